@@ -1,0 +1,55 @@
+//! `bpflab exec`: run a filter on packets given in hex and print each
+//! verdict in decimal, one line per packet.
+//!
+//! This output is a contract: later issues and outside checks compare it.
+
+use crate::input::{self, MetaOverrides};
+use bpflab_engines::classic::Format;
+use bpflab_engines::{Filter, Skb};
+use clap::Args;
+use std::path::PathBuf;
+
+/// Options of `bpflab exec`.
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The program file (tcpdump -dd, -ddd, comma form, or .bin).
+    #[arg(long, value_name = "FILE")]
+    prog: PathBuf,
+    /// The engine to run on (see `bpflab engines`).
+    #[arg(long, default_value = "old", value_name = "NAME")]
+    engine: String,
+    /// The program file's format, when not detected (dd, ddd, comma, bin).
+    #[arg(long, value_name = "FMT")]
+    format: Option<Format>,
+    /// skb metadata: protocol, pkttype, ifindex, hatype, mark, queue, rxhash,
+    /// cpu, vlan_tci, vlan_present, vlan_tpid, nh, or dev=none.
+    #[arg(long, value_name = "KEY=VALUE[,KEY=VALUE...]")]
+    meta: Vec<String>,
+    /// Pad each packet with zeros, or cut it, to N bytes.
+    #[arg(long, value_name = "N")]
+    len: Option<usize>,
+    /// A packet in hex (repeat for several packets).
+    #[arg(long, required = true, value_name = "HEX")]
+    hex: Vec<String>,
+}
+
+/// Runs `bpflab exec`.
+pub fn run(args: &ExecArgs) -> anyhow::Result<()> {
+    let engine = input::engine(&args.engine)?;
+    let len = args.len.map(input::check_len).transpose()?;
+    let meta = MetaOverrides::parse(&args.meta)?;
+    let mut skbs = Vec::with_capacity(args.hex.len());
+    for (i, hex) in args.hex.iter().enumerate() {
+        let mut data = input::parse_hex(hex, &format!("--hex #{}", i + 1))?;
+        if let Some(len) = len {
+            data.resize(len, 0);
+        }
+        let meta = meta.apply(&data);
+        skbs.push(Skb::new(data, &meta));
+    }
+    let program = input::load_program(&args.prog, args.format)?;
+    let filter = Filter::attach(program, engine)?;
+    let verdicts: Vec<String> = skbs.iter().map(|s| filter.run(s).to_string()).collect();
+    println!("{}", verdicts.join("\n"));
+    Ok(())
+}
