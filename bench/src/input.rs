@@ -24,7 +24,9 @@ pub fn read_insns(path: &Path, format: Option<Format>) -> anyhow::Result<Vec<Ins
         .with_context(|| format!("cannot read {shown}"))?
         .len();
     if size > MAX_PROGRAM_FILE_BYTES {
-        bail!("{shown}: {size} bytes is too large for a program file (at most {MAX_PROGRAM_FILE_BYTES})");
+        bail!(
+            "{shown}: {size} bytes is too large for a program file (at most {MAX_PROGRAM_FILE_BYTES})"
+        );
     }
     let mut bytes = Vec::new();
     file.take(MAX_PROGRAM_FILE_BYTES + 1)
@@ -79,7 +81,10 @@ pub fn parse_hex(hex: &str, which: &str) -> anyhow::Result<Vec<u8>> {
         }
     }
     if let Some((at, _)) = high {
-        bail!("{which}: odd number of hex digits (a lone digit at character {})", at + 1);
+        bail!(
+            "{which}: odd number of hex digits (a lone digit at character {})",
+            at + 1
+        );
     }
     Ok(bytes)
 }
@@ -125,7 +130,12 @@ impl MetaOverrides {
                 out.parse_item(item.trim())?;
             }
         }
-        if out.no_device && out.values.iter().any(|(k, _)| matches!(*k, "ifindex" | "hatype")) {
+        if out.no_device
+            && out
+                .values
+                .iter()
+                .any(|(k, _)| matches!(*k, "ifindex" | "hatype"))
+        {
             bail!("--meta: dev=none conflicts with ifindex/hatype");
         }
         Ok(out)
@@ -145,9 +155,15 @@ impl MetaOverrides {
         }
         let Some(&(name, max)) = META_KEYS.iter().find(|(k, _)| *k == key) else {
             let keys: Vec<&str> = META_KEYS.iter().map(|(k, _)| *k).collect();
-            bail!("--meta: unknown key `{key}` (keys: {}, dev=none)", keys.join(", "));
+            bail!(
+                "--meta: unknown key `{key}` (keys: {}, dev=none)",
+                keys.join(", ")
+            );
         };
-        let parsed = match value.strip_prefix("0x").or_else(|| value.strip_prefix("0X")) {
+        let parsed = match value
+            .strip_prefix("0x")
+            .or_else(|| value.strip_prefix("0X"))
+        {
             Some(hex) => u64::from_str_radix(hex, 16),
             None => value.parse::<u64>(),
         };
@@ -171,7 +187,12 @@ impl MetaOverrides {
             match key {
                 "protocol" => meta.protocol = v as u16,
                 "pkttype" => meta.pkt_type = v as u8,
-                "ifindex" => meta.dev = Some(Device { ifindex: v, ..dev() }),
+                "ifindex" => {
+                    meta.dev = Some(Device {
+                        ifindex: v,
+                        ..dev()
+                    })
+                }
                 "hatype" => {
                     meta.dev = Some(Device {
                         hatype: v as u16,
@@ -198,7 +219,10 @@ mod tests {
 
     #[test]
     fn hex_with_separators() {
-        assert_eq!(parse_hex("10bf 48:d6", "--hex").unwrap(), [0x10, 0xbf, 0x48, 0xd6]);
+        assert_eq!(
+            parse_hex("10bf 48:d6", "--hex").unwrap(),
+            [0x10, 0xbf, 0x48, 0xd6]
+        );
         assert_eq!(parse_hex("", "--hex").unwrap(), Vec::<u8>::new());
         assert_eq!(
             parse_hex("10b", "--hex #1").unwrap_err().to_string(),
@@ -220,7 +244,13 @@ mod tests {
         let meta = m.apply(&[0; 30]);
         assert_eq!(meta.mark, 7);
         assert_eq!(meta.pkt_type, 3);
-        assert_eq!(meta.dev, Some(Device { ifindex: 9, hatype: 1 }));
+        assert_eq!(
+            meta.dev,
+            Some(Device {
+                ifindex: 9,
+                hatype: 1
+            })
+        );
         assert_eq!(meta.network_header, 20);
         let meta = MetaOverrides::parse(&["dev=none"]).unwrap().apply(&[]);
         assert_eq!(meta.dev, None);

@@ -9,6 +9,7 @@ mod engines_cmd;
 mod exec;
 mod input;
 mod summary;
+mod timing;
 
 use std::process::ExitCode;
 

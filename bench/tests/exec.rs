@@ -20,8 +20,14 @@ fn exec_lines(prog: &Path, extra: &[&str]) -> Vec<String> {
 fn thread_programs_on_the_thread_packet_at_each_length() {
     // fprogs.md: zero-padded to each length.
     let table = [
-        ("fprog1", [(10, 0), (30, 0), (38, 65535), (60, 65535), (100, 65535)]),
-        ("fprog2", [(10, 0), (30, 0), (38, 0), (60, 65535), (100, 65535)]),
+        (
+            "fprog1",
+            [(10, 0), (30, 0), (38, 65535), (60, 65535), (100, 65535)],
+        ),
+        (
+            "fprog2",
+            [(10, 0), (30, 0), (38, 0), (60, 65535), (100, 65535)],
+        ),
     ];
     for (name, rows) in table {
         for (len, want) in rows {
@@ -39,7 +45,14 @@ fn thread_programs_on_the_thread_packet_at_each_length() {
 fn one_line_per_packet_in_order() {
     let out = exec_lines(
         &scenario_program("fprog1"),
-        &["--hex", THREAD_PACKET_HEX, "--hex", "", "--hex", THREAD_PACKET_HEX],
+        &[
+            "--hex",
+            THREAD_PACKET_HEX,
+            "--hex",
+            "",
+            "--hex",
+            THREAD_PACKET_HEX,
+        ],
     );
     assert_eq!(out, ["65535", "0", "65535"]);
 }
@@ -108,7 +121,11 @@ fn metadata_reaches_ancillary_loads() {
         assert_eq!(exec_lines(&prog, &extra), [want], "{meta}");
     }
     // nh moves the SKF_NET_OFF window: ldb [net + 0].
-    let prog = ddd(dir.path(), "net", &[(0x30, 0, 0, 0xfff0_0000), (0x16, 0, 0, 0)]);
+    let prog = ddd(
+        dir.path(),
+        "net",
+        &[(0x30, 0, 0, 0xfff0_0000), (0x16, 0, 0, 0)],
+    );
     assert_eq!(exec_lines(&prog, &["--hex", THREAD_PACKET_HEX]), ["69"]);
     assert_eq!(
         exec_lines(&prog, &["--meta", "nh=0", "--hex", THREAD_PACKET_HEX]),
@@ -121,13 +138,20 @@ fn len_pads_and_cuts() {
     let dir = tempfile::tempdir().unwrap();
     let prog = ddd(dir.path(), "len", &[(0x80, 0, 0, 0), (0x16, 0, 0, 0)]);
     assert_eq!(exec_lines(&prog, &["--len", "0", "--hex", "aabb"]), ["0"]);
-    assert_eq!(exec_lines(&prog, &["--len", "1500", "--hex", "aa"]), ["1500"]);
+    assert_eq!(
+        exec_lines(&prog, &["--len", "1500", "--hex", "aa"]),
+        ["1500"]
+    );
     assert_eq!(exec_lines(&prog, &["--hex", "aa bb:cc"]), ["3"]);
 }
 
 #[test]
 fn dump_prints_tcpdump_d() {
-    let run = bpflab(&["dump", "--prog", scenario_program("fprog1").to_str().unwrap()]);
+    let run = bpflab(&[
+        "dump",
+        "--prog",
+        scenario_program("fprog1").to_str().unwrap(),
+    ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let want = "\
 (000) ldh      [12]
@@ -199,18 +223,37 @@ fn bad_input_is_one_line_and_exit_2() {
 
     let too_long = dir.path().join("long.ddd");
     let insns = vec![(6u16, 0u8, 0u8, 0u32); 4097];
-    let too_long = ddd(dir.path(), too_long.file_name().unwrap().to_str().unwrap(), &insns);
+    let too_long = ddd(
+        dir.path(),
+        too_long.file_name().unwrap().to_str().unwrap(),
+        &insns,
+    );
     let run = bpflab(&["exec", "--prog", too_long.to_str().unwrap(), "--hex", hex]);
     assert_user_error(&run, "4097 instructions");
 
     for (args, needle) in [
         (vec!["--hex", "abc"], "--hex #1: odd number"),
         (vec!["--hex", "00", "--hex", "0g"], "--hex #2: character 2"),
-        (vec!["--hex", hex, "--meta", "colour=1"], "unknown key `colour`"),
-        (vec!["--hex", hex, "--meta", "queue=70000"], "queue is at most"),
-        (vec!["--hex", hex, "--engine", "fast"], "unknown engine `fast`"),
-        (vec!["--hex", hex, "--len", "99999999999"], "--len 99999999999 is too large"),
-        (vec!["--hex", hex, "--format", "xml"], "unknown format `xml`"),
+        (
+            vec!["--hex", hex, "--meta", "colour=1"],
+            "unknown key `colour`",
+        ),
+        (
+            vec!["--hex", hex, "--meta", "queue=70000"],
+            "queue is at most",
+        ),
+        (
+            vec!["--hex", hex, "--engine", "fast"],
+            "unknown engine `fast`",
+        ),
+        (
+            vec!["--hex", hex, "--len", "99999999999"],
+            "--len 99999999999 is too large",
+        ),
+        (
+            vec!["--hex", hex, "--format", "xml"],
+            "unknown format `xml`",
+        ),
     ] {
         let mut full = vec!["exec", "--prog", fprog1];
         full.extend(args);

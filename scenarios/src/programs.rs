@@ -12,6 +12,32 @@ use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
 
+/// What the programs return for a packet they keep: its first 65535
+/// bytes (tcpdump's snap length), i.e. all of it.
+pub const ACCEPT: u32 = 0xffff;
+
+/// What the programs return for a packet they drop.
+pub const REJECT: u32 = 0;
+
+/// One value for each of the thread's programs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct PerProgram<T> {
+    /// The value for [`ScenarioProgram::Fprog1`].
+    pub fprog1: T,
+    /// The value for [`ScenarioProgram::Fprog2`].
+    pub fprog2: T,
+}
+
+impl<T> PerProgram<T> {
+    /// The value for `program`.
+    pub fn get(&self, program: ScenarioProgram) -> &T {
+        match program {
+            ScenarioProgram::Fprog1 => &self.fprog1,
+            ScenarioProgram::Fprog2 => &self.fprog2,
+        }
+    }
+}
+
 /// One of the programs the thread measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ScenarioProgram {
@@ -166,8 +192,19 @@ mod tests {
     }
 
     #[test]
+    fn per_program_picks_by_program() {
+        let v = PerProgram {
+            fprog1: "a",
+            fprog2: "b",
+        };
+        assert_eq!(*v.get(ScenarioProgram::Fprog1), "a");
+        assert_eq!(*v.get(ScenarioProgram::Fprog2), "b");
+    }
+
+    #[test]
     fn header_fields_need_the_exact_key() {
-        let text = "# expression: a\n#expressions: b\n# source: x\n{ 0x6, 0, 0, 0 },\n# source: y\n";
+        let text =
+            "# expression: a\n#expressions: b\n# source: x\n{ 0x6, 0, 0, 0 },\n# source: y\n";
         assert_eq!(header_field(text, "expression").collect::<Vec<_>>(), ["a"]);
         assert_eq!(header_field(text, "source").collect::<Vec<_>>(), ["x", "y"]);
         assert_eq!(header_field(text, "name").count(), 0);

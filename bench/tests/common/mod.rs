@@ -36,10 +36,18 @@ pub fn bpflab(args: &[&str]) -> Run {
 /// stderr containing `needle`.
 pub fn assert_user_error(run: &Run, needle: &str) {
     assert_eq!(run.code, 2, "exit code; stderr: {}", run.stderr);
-    assert!(run.stdout.is_empty(), "stdout should be empty: {}", run.stdout);
+    assert!(
+        run.stdout.is_empty(),
+        "stdout should be empty: {}",
+        run.stdout
+    );
     assert_eq!(run.stderr.lines().count(), 1, "one line: {}", run.stderr);
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
-    assert!(run.stderr.contains(needle), "`{needle}` not in: {}", run.stderr);
+    assert!(
+        run.stderr.contains(needle),
+        "`{needle}` not in: {}",
+        run.stderr
+    );
 }
 
 /// A scenario program file of the repository.

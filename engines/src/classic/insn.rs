@@ -439,15 +439,15 @@ impl Insn {
 /// ancillary field by its `bpf_asm` name.
 fn abs_operand(k: u32) -> String {
     let s = k as i32;
-    if s >= skf::AD_OFF && s < 0 {
+    if (skf::AD_OFF..0).contains(&s) {
         let off = (s - skf::AD_OFF) as u32;
         match ancillary::name(off) {
             Some(name) => format!("#{name}"),
             None => format!("[{s}]"),
         }
-    } else if s >= skf::NET_OFF && s < 0 {
+    } else if (skf::NET_OFF..0).contains(&s) {
         format!("[net + {}]", s - skf::NET_OFF)
-    } else if s >= skf::LL_OFF && s < 0 {
+    } else if (skf::LL_OFF..0).contains(&s) {
         format!("[ll + {}]", s - skf::LL_OFF)
     } else {
         format!("[{s}]")
