@@ -1,6 +1,6 @@
 //! The command line: subcommands and their options.
 
-use crate::{dump, engines_cmd, exec, summary};
+use crate::{dump, engines_cmd, exec, lab};
 use clap::{Parser, Subcommand};
 
 /// bpflab: a lab for classic and extended BPF filter engines.
@@ -13,9 +13,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the thread's programs over their scenarios on every engine and
-    /// print a summary (the default when no command is given).
-    Run(summary::RunArgs),
+    /// The lab: measure every engine on every scenario, write the results and
+    /// print the thread's tables beside the published ones (the default).
+    Run(lab::LabArgs),
     /// Run a filter on packets given in hex and print each verdict.
     Exec(exec::ExecArgs),
     /// Print a program in `tcpdump -d` form (and its conversion with
@@ -23,13 +23,17 @@ enum Command {
     Dump(dump::DumpArgs),
     /// List every engine and whether this build and machine can run it.
     Engines,
+    /// One cell's calls for the branch simulator (used by `run --simulate`).
+    #[command(hide = true)]
+    SimCell(lab::SimCellArgs),
 }
 
 /// Runs the command the user chose.
 pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        None => summary::run(&summary::RunArgs::default()),
-        Some(Command::Run(args)) => summary::run(&args),
+        None => lab::run(&lab::LabArgs::default()),
+        Some(Command::Run(args)) => lab::run(&args),
+        Some(Command::SimCell(args)) => lab::sim_cell(&args),
         Some(Command::Exec(args)) => exec::run(&args),
         Some(Command::Dump(args)) => dump::run(&args),
         Some(Command::Engines) => engines_cmd::run(),

@@ -1,31 +1,22 @@
 //! `bpflab`: run, inspect and measure BPF filters on every engine.
 //!
 //! Every user error is reported as one line on stderr with exit code 2;
-//! clap's own usage errors use the same code.
-
-mod cli;
-mod dump;
-mod engines_cmd;
-mod exec;
-mod input;
-mod summary;
-mod timing;
+//! clap's usage errors are cut to their first line and use the same code.
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match <cli::Cli as clap::Parser>::try_parse() {
+    let args = match <bpflab::cli::Cli as clap::Parser>::try_parse() {
         Ok(args) => args,
         Err(err) if !err.use_stderr() => err.exit(),
         Err(err) => {
-            // clap's own message, kept to its first line like every other error.
             let text = err.to_string();
             let first = text.lines().next().unwrap_or("invalid arguments");
             eprintln!("bpflab: {}", first.trim_start_matches("error: "));
             return ExitCode::from(2);
         }
     };
-    match cli::dispatch(args) {
+    match bpflab::cli::dispatch(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("bpflab: {}", one_line(&err));

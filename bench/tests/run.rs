@@ -1,30 +1,179 @@
-//! The default job (`bpflab` with no command, `bpflab run`) end to end.
+//! `bpflab run` (the lab) end to end: options, result files, report.
 
 mod common;
 
-use bpflab_engines::Engine;
-use common::bpflab;
+use bpflab::lab::results::{CounterSource, from_csv};
+use common::{assert_user_error, bpflab};
+use std::path::Path;
+
+/// The run files in `dir`: (csv, json).
+fn run_files(dir: &Path) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
+    let files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let with = |ext: &str| {
+        files
+            .iter()
+            .filter(|p| p.extension().is_some_and(|e| e == ext))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        files.len(),
+        with("csv").len() + with("json").len(),
+        "{files:?}"
+    );
+    (with("csv"), with("json"))
+}
 
 #[test]
-fn default_job_checks_and_summarises_every_cell() {
-    for args in [&[][..], &["run"][..]] {
-        let run = bpflab(args);
-        assert_eq!(run.code, 0, "stderr: {}", run.stderr);
-        assert!(run.stdout.contains("all as expected"), "{}", run.stdout);
+fn quick_run_writes_a_complete_csv_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = bpflab(&[
+        "run",
+        "--quick",
+        "--engines",
+        "old,ext",
+        "--skbs",
+        "1000",
+        "--out",
+        out,
+        "-q",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("ns per call on"), "{}", run.stdout);
+    assert!(run.stdout.contains("speedup over old"), "{}", run.stdout);
+    assert!(!run.stdout.contains("wrote"), "-q prints only the report");
+    let (csvs, jsons) = run_files(dir.path());
+    assert_eq!((csvs.len(), jsons.len()), (1, 1));
+    let rows = from_csv(&std::fs::read(&csvs[0]).unwrap(), "run.csv").unwrap();
+    assert_eq!(rows.len(), 2 * 2 * 2);
+    for engine in ["old", "ext"] {
         for program in ["fprog1", "fprog2"] {
-            for mode in ["hit", "miss"] {
-                for engine in Engine::available() {
-                    let row = run.stdout.lines().find(|l| {
-                        let cols: Vec<&str> = l.split_whitespace().collect();
-                        cols.len() > 4
-                            && cols[0] == program
-                            && cols[1] == engine.name()
-                            && cols[2] == mode
-                    });
-                    let row = row.unwrap_or_else(|| panic!("no row {program} {engine} {mode}"));
-                    assert!(row.contains("65535"), "{row}");
+            for (mode, skbs) in [("hit", 1), ("miss", 1000)] {
+                let row = rows
+                    .iter()
+                    .find(|r| r.engine == engine && r.program == program && r.mode == mode)
+                    .unwrap_or_else(|| panic!("no row {engine} {program} {mode}"));
+                assert_eq!(row.skbs, skbs);
+                assert_eq!(row.result, Some(65535));
+                let (ns, lo, hi) = (
+                    row.ns_per_call.unwrap(),
+                    row.ns_min.unwrap(),
+                    row.ns_max.unwrap(),
+                );
+                assert!(ns > 0.0 && lo <= ns && ns <= hi, "{row:?}");
+                assert!(row.samples.unwrap() > 1);
+                assert!(
+                    !row.run_id.is_empty() && !row.cpu_model.is_empty() && !row.rustc.is_empty()
+                );
+                match row.counter_source {
+                    CounterSource::None => assert_eq!(row.branch_misses, None),
+                    CounterSource::Perf => {}
+                    CounterSource::Simulated => panic!("not asked to simulate"),
                 }
             }
         }
     }
+    let json: Vec<bpflab::lab::results::Row> =
+        serde_json::from_slice(&std::fs::read(&jsons[0]).unwrap()).unwrap();
+    assert_eq!(json, rows);
+}
+
+#[test]
+fn markdown_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = bpflab(&[
+        "run",
+        "--quick",
+        "--engines",
+        "old",
+        "--programs",
+        "fprog2",
+        "--modes",
+        "hit",
+        "--skbs",
+        "10",
+        "--out",
+        out,
+        "--markdown",
+        "-q",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout
+            .contains("| engine | fprog1 hit | fprog1 miss | fprog2 hit | fprog2 miss |")
+    );
+    assert!(run.stdout.contains("| old | - ("), "{}", run.stdout);
+}
+
+#[test]
+fn simulated_counters_on_one_cell() {
+    if !bpflab::lab::simulate::available() {
+        eprintln!("skipped: valgrind is not installed, so --simulate cannot run here");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = bpflab(&[
+        "run",
+        "--quick",
+        "--simulate",
+        "--engines",
+        "old",
+        "--programs",
+        "fprog1",
+        "--modes",
+        "hit",
+        "--skbs",
+        "200",
+        "--out",
+        out,
+        "-q",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("SIMULATED"), "{}", run.stdout);
+    let (csvs, _) = run_files(dir.path());
+    let rows = from_csv(&std::fs::read(&csvs[0]).unwrap(), "run.csv").unwrap();
+    assert_eq!(rows.len(), 1);
+    let row = &rows[0];
+    assert_eq!(row.counter_source, CounterSource::Simulated);
+    // fprog1 on the bench packet runs 11 classic instructions, several of
+    // them branches: the simulator must have seen them.
+    assert!(row.branches.unwrap() >= 5.0, "{row:?}");
+    assert!(row.instructions.unwrap() >= 50.0, "{row:?}");
+    assert!(row.branch_misses.unwrap() >= 0.0);
+    assert_eq!(row.cycles, None);
+}
+
+#[test]
+fn bad_options_fail_before_measuring_and_leave_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, "x").unwrap();
+    let under_file = blocker.join("sub");
+    for (args, needle) in [
+        (vec!["--engines", "old,turbo"], "unknown engine `turbo`"),
+        (vec!["--programs", "fprog3"], "unknown program `fprog3`"),
+        (vec!["--modes", "warm"], "unknown mode `warm`"),
+        (vec!["--skbs", "0"], "--skbs 0"),
+        (vec!["--skbs", "99999999999"], "--skbs 99999999999"),
+        (
+            vec!["--out", under_file.to_str().unwrap()],
+            "cannot be created",
+        ),
+    ] {
+        let mut full = vec!["run", "--quick"];
+        if !args.contains(&"--out") {
+            full.extend(["--out", out_s]);
+        }
+        full.extend(args);
+        assert_user_error(&bpflab(&full), needle);
+    }
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
 }

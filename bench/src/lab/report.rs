@@ -1,0 +1,331 @@
+//! The report printed after a run: the thread's tables as measured here,
+//! with the published figures beside them, as aligned text or Markdown.
+
+use super::results::{CounterSource, Row};
+
+/// The thread's columns: (program, mode).
+pub const CELLS: [(&str, &str); 4] = [
+    ("fprog1", "hit"),
+    ("fprog1", "miss"),
+    ("fprog2", "hit"),
+    ("fprog2", "miss"),
+];
+
+/// The thread's row order; engines it did not have follow in run order.
+const THREAD_ORDER: [&str; 4] = ["old", "ext", "old-jit", "ext-jit"];
+
+/// A titled table of strings.
+struct Table {
+    title: String,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn render(&self, markdown: bool) -> String {
+        if markdown {
+            let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+            let mut out = format!("**{}**\n\n", self.title);
+            out.push_str(&line(&self.header));
+            let rule: Vec<String> = (0..self.header.len())
+                .map(|i| if i == 0 { "---".into() } else { "---:".into() })
+                .collect();
+            out.push_str(&line(&rule));
+            for row in &self.rows {
+                out.push_str(&line(row));
+            }
+            return out;
+        }
+        let mut widths: Vec<usize> = self.header.iter().map(String::len).collect();
+        for row in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.len());
+            }
+        }
+        let line = |cells: &[String]| {
+            let parts: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    if i == 0 {
+                        format!("{c:<w$}")
+                    } else {
+                        format!("{c:>w$}")
+                    }
+                })
+                .collect();
+            format!("{}\n", parts.join("  ").trim_end())
+        };
+        let mut out = format!("{}\n", self.title);
+        out.push_str(&line(&self.header));
+        for row in &self.rows {
+            out.push_str(&line(row));
+        }
+        out
+    }
+}
+
+/// One engine's measured row for a cell.
+fn find<'a>(
+    rows: &'a [Row],
+    arch: &str,
+    engine: &str,
+    program: &str,
+    mode: &str,
+) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.arch == arch && r.engine == engine && r.program == program && r.mode == mode)
+}
+
+/// A published cell: its figure, "TBD" when the thread left it open, "-"
+/// when the thread has no such row.
+fn published_text(
+    published: &[Row],
+    arch: &str,
+    engine: &str,
+    program: &str,
+    mode: &str,
+) -> String {
+    match find(published, arch, engine, program, mode) {
+        Some(Row {
+            ns_per_call: Some(ns),
+            ..
+        }) => format!("{ns:.0}"),
+        Some(_) => "TBD".into(),
+        None => "-".into(),
+    }
+}
+
+fn ratio(base: Option<f64>, x: Option<f64>) -> Option<f64> {
+    match (base, x) {
+        (Some(b), Some(x)) if x > 0.0 => Some(b / x),
+        _ => None,
+    }
+}
+
+fn times(r: Option<f64>) -> String {
+    r.map_or("-".into(), |r| format!("{r:.2}x"))
+}
+
+/// The engines of a run in the thread's order.
+fn engine_order(rows: &[Row]) -> Vec<String> {
+    let mut engines: Vec<String> = THREAD_ORDER
+        .iter()
+        .filter(|e| rows.iter().any(|r| r.engine == **e))
+        .map(|e| e.to_string())
+        .collect();
+    for r in rows {
+        if !engines.contains(&r.engine) {
+            engines.push(r.engine.clone());
+        }
+    }
+    engines
+}
+
+fn header() -> Vec<String> {
+    std::iter::once("engine".to_string())
+        .chain(CELLS.iter().map(|(p, m)| format!("{p} {m}")))
+        .collect()
+}
+
+/// The full report for the run's `rows` on `arch`, beside `published`.
+pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> String {
+    let engines = engine_order(rows);
+    let has_published = published.iter().any(|r| r.arch == arch);
+    let ns = |r: Option<&Row>| r.and_then(|r| r.ns_per_call);
+    let mut out = String::new();
+    if let Some(first) = rows.first() {
+        let line = format!(
+            "Run {} on {}: {}, {}, {}, {}",
+            first.run_id, first.host, first.cpu_model, first.arch, first.os, first.rustc
+        );
+        out.push_str(&if markdown {
+            format!("{line}\n\n")
+        } else {
+            format!("{line}\n")
+        });
+    }
+    if !has_published {
+        let line = format!("The thread published no {arch} table: measured figures only.");
+        out.push_str(&if markdown {
+            format!("{line}\n\n")
+        } else {
+            format!("{line}\n")
+        });
+    }
+    let gap = if markdown { "\n" } else { "" };
+
+    let ns_table = Table {
+        title: format!("ns per call on {arch}: measured here (published in 2014)"),
+        header: header(),
+        rows: engines
+            .iter()
+            .map(|e| {
+                std::iter::once(e.clone())
+                    .chain(CELLS.iter().map(|(p, m)| {
+                        let measured =
+                            ns(find(rows, arch, e, p, m)).map_or("-".into(), |v| format!("{v:.1}"));
+                        format!("{measured} ({})", published_text(published, arch, e, p, m))
+                    }))
+                    .collect()
+            })
+            .collect(),
+    };
+    out.push_str(&format!("\n{}{gap}", ns_table.render(markdown)));
+
+    let speedup = Table {
+        title: "speedup over old: measured here (published); absolute times differ across machines, the ratios are what reproduces".into(),
+        header: header(),
+        rows: engines
+            .iter()
+            .map(|e| {
+                std::iter::once(e.clone())
+                    .chain(CELLS.iter().map(|(p, m)| {
+                        let here = ratio(ns(find(rows, arch, "old", p, m)), ns(find(rows, arch, e, p, m)));
+                        let then = ratio(
+                            ns(find(published, arch, "old", p, m)),
+                            ns(find(published, arch, e, p, m)),
+                        );
+                        format!("{} ({})", times(here), times(then))
+                    }))
+                    .collect()
+            })
+            .collect(),
+    };
+    out.push_str(&format!("\n{}{gap}", speedup.render(markdown)));
+    out.push('\n');
+    out.push_str(&branch_table(rows, arch, &engines, markdown));
+    out
+}
+
+/// Branch misses per call, or a line saying why there are none.
+fn branch_table(rows: &[Row], arch: &str, engines: &[String], markdown: bool) -> String {
+    let source = rows
+        .iter()
+        .map(|r| r.counter_source)
+        .find(|s| *s != CounterSource::None);
+    let Some(source) = source else {
+        return "branch misses: unavailable (this machine exposes no hardware counters); \
+                `bpflab run --simulate` gives valgrind's simulated counts\n"
+            .to_string();
+    };
+    let label = match source {
+        CounterSource::Simulated => "SIMULATED by valgrind's branch predictor model, not hardware",
+        _ => "hardware counters (perf_event)",
+    };
+    let value = |r: Option<&Row>, f: fn(&Row) -> Option<f64>| r.and_then(f);
+    let table = Table {
+        title: format!(
+            "branch misses per call on {arch}, {label}; in parentheses instructions per call (the thread published no counts)"
+        ),
+        header: header(),
+        rows: engines
+            .iter()
+            .map(|e| {
+                std::iter::once(e.clone())
+                    .chain(CELLS.iter().map(|(p, m)| {
+                        let r = find(rows, arch, e, p, m);
+                        let bm =
+                            value(r, |r| r.branch_misses).map_or("-".into(), |v| format!("{v:.2}"));
+                        let ins =
+                            value(r, |r| r.instructions).map_or("-".into(), |v| format!("{v:.0}"));
+                        format!("{bm} ({ins})")
+                    }))
+                    .collect()
+            })
+            .collect(),
+    };
+    table.render(markdown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::results::tests::sample_row;
+
+    fn row(engine: &str, program: &str, mode: &str, ns: f64, bm: Option<f64>) -> Row {
+        Row {
+            engine: engine.into(),
+            program: program.into(),
+            mode: mode.into(),
+            ns_per_call: Some(ns),
+            branch_misses: bm,
+            instructions: bm.map(|b| b * 10.0),
+            counter_source: if bm.is_some() {
+                CounterSource::Simulated
+            } else {
+                CounterSource::None
+            },
+            ..sample_row()
+        }
+    }
+
+    fn run_rows(bm: bool) -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (e, scale) in [("ext", 0.5), ("old", 1.0), ("ext-switch", 0.8)] {
+            for (i, (p, m)) in CELLS.iter().enumerate() {
+                let ns = scale * 20.0 * (i + 1) as f64;
+                rows.push(row(e, p, m, ns, bm.then_some(ns / 10.0)));
+            }
+        }
+        rows
+    }
+
+    fn published() -> Vec<Row> {
+        let mut rows = Vec::new();
+        for (e, base) in [("old", Some(90.0)), ("ext", Some(30.0)), ("ext-jit", None)] {
+            for (p, m) in CELLS {
+                rows.push(Row {
+                    ns_per_call: base,
+                    ..row(e, p, m, 0.0, None)
+                });
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn text_report_layout() {
+        let text = report(&run_rows(false), &published(), "x86_64", false);
+        let want = "\
+Run r1 on h: Some CPU, with a comma, x86_64, linux 6.1, rustc 1.95.0
+
+ns per call on x86_64: measured here (published in 2014)
+engine      fprog1 hit  fprog1 miss  fprog2 hit  fprog2 miss
+old          20.0 (90)    40.0 (90)   60.0 (90)    80.0 (90)
+ext          10.0 (30)    20.0 (30)   30.0 (30)    40.0 (30)
+ext-switch    16.0 (-)     32.0 (-)    48.0 (-)     64.0 (-)
+
+speedup over old: measured here (published); absolute times differ across machines, the ratios are what reproduces
+engine         fprog1 hit    fprog1 miss     fprog2 hit    fprog2 miss
+old         1.00x (1.00x)  1.00x (1.00x)  1.00x (1.00x)  1.00x (1.00x)
+ext         2.00x (3.00x)  2.00x (3.00x)  2.00x (3.00x)  2.00x (3.00x)
+ext-switch      1.25x (-)      1.25x (-)      1.25x (-)      1.25x (-)
+
+branch misses: unavailable (this machine exposes no hardware counters); `bpflab run --simulate` gives valgrind's simulated counts
+";
+        assert_eq!(text, want);
+    }
+
+    #[test]
+    fn markdown_report_with_simulated_counts() {
+        let md = report(&run_rows(true), &published(), "x86_64", true);
+        assert!(md.contains(
+            "| engine | fprog1 hit | fprog1 miss | fprog2 hit | fprog2 miss |\n| --- | ---: | ---: | ---: | ---: |\n"
+        ));
+        assert!(md.contains("| old | 20.0 (90) | 40.0 (90) | 60.0 (90) | 80.0 (90) |"));
+        assert!(md.contains("SIMULATED"));
+        assert!(md.contains("| ext | 1.00 (10) | 2.00 (20) | 3.00 (30) | 4.00 (40) |"));
+    }
+
+    #[test]
+    fn tbd_and_missing_published_cells() {
+        let mut rows = run_rows(false);
+        rows.push(row("ext-jit", "fprog1", "hit", 5.0, None));
+        let text = report(&rows, &published(), "x86_64", false);
+        assert!(text.contains("5.0 (TBD)"), "{text}");
+        let text = report(&rows, &published(), "aarch64", false);
+        assert!(text.contains("The thread published no aarch64 table"));
+    }
+}

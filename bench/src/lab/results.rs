@@ -1,0 +1,238 @@
+//! Result rows and their files: one CSV and one JSON per run, written
+//! whole or not at all, and read back by the report and the plots.
+
+use anyhow::{Context as _, bail};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Where a row's counter figures come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CounterSource {
+    /// Hardware counters through perf_event.
+    Perf,
+    /// valgrind's branch simulator (callgrind `--branch-sim=yes`).
+    Simulated,
+    /// No counters.
+    None,
+}
+
+impl CounterSource {
+    /// The name used in files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            CounterSource::Perf => "perf",
+            CounterSource::Simulated => "simulated",
+            CounterSource::None => "none",
+        }
+    }
+}
+
+/// One measured (or published) cell: engine × program × mode on a machine.
+/// Counter figures are per call; `None` where unavailable.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Identifies the run (all rows of one run share it).
+    pub run_id: String,
+    /// When the run started (RFC 3339, UTC).
+    pub timestamp: String,
+    /// Host name.
+    pub host: String,
+    /// CPU model.
+    pub cpu_model: String,
+    /// Architecture (x86_64, i386, arm32, ...).
+    pub arch: String,
+    /// Operating system and kernel.
+    pub os: String,
+    /// Compiler version.
+    pub rustc: String,
+    /// Where the figures come from: this tool, or a publication.
+    pub source: String,
+    /// Engine name.
+    pub engine: String,
+    /// Program name.
+    pub program: String,
+    /// hit or miss.
+    pub mode: String,
+    /// Distinct skbs visited.
+    pub skbs: u64,
+    /// Median ns per call.
+    pub ns_per_call: Option<f64>,
+    /// Fastest sample, ns per call.
+    pub ns_min: Option<f64>,
+    /// Slowest sample, ns per call.
+    pub ns_max: Option<f64>,
+    /// Number of timed samples.
+    pub samples: Option<u64>,
+    /// Branch misses per call.
+    pub branch_misses: Option<f64>,
+    /// Branch instructions per call.
+    pub branches: Option<f64>,
+    /// Instructions per call.
+    pub instructions: Option<f64>,
+    /// Cycles per call.
+    pub cycles: Option<f64>,
+    /// Cache misses per call.
+    pub cache_misses: Option<f64>,
+    /// Where the counter figures come from.
+    pub counter_source: CounterSource,
+    /// The verdict every call gave.
+    pub result: Option<u32>,
+}
+
+/// The paths a run's files are written to.
+pub fn run_paths(dir: &Path, run_id: &str) -> (PathBuf, PathBuf) {
+    (
+        dir.join(format!("{run_id}.csv")),
+        dir.join(format!("{run_id}.json")),
+    )
+}
+
+/// Checks that `dir` exists (creating it) and can take new files, before
+/// any measuring starts.
+pub fn ensure_writable(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("output folder {} cannot be created", dir.display()))?;
+    let probe = tempfile::Builder::new()
+        .prefix(".bpflab-probe")
+        .tempfile_in(dir)
+        .with_context(|| format!("output folder {} is not writable", dir.display()))?;
+    drop(probe);
+    Ok(())
+}
+
+/// The rows as CSV text, header first.
+pub fn to_csv(rows: &[Row]) -> anyhow::Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row)?;
+    }
+    Ok(w.into_inner()?)
+}
+
+/// Rows from CSV text; `name` is the file named in errors, which give the
+/// line.
+pub fn from_csv(text: &[u8], name: &str) -> anyhow::Result<Vec<Row>> {
+    let mut r = csv::Reader::from_reader(text);
+    let mut rows = Vec::new();
+    for (i, record) in r.deserialize::<Row>().enumerate() {
+        match record {
+            Ok(row) => rows.push(row),
+            Err(e) => {
+                let line = e.position().map_or(i as u64 + 2, |p| p.line());
+                let what = match e.kind() {
+                    csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+                    _ => e.to_string(),
+                };
+                bail!("{name}:{line}: {what}");
+            }
+        }
+    }
+    Ok(rows)
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder
+/// and a rename, so a reader never sees a half-written file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".bpflab-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Writes a run's CSV and JSON files; returns their paths.
+pub fn write_run(dir: &Path, run_id: &str, rows: &[Row]) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let (csv_path, json_path) = run_paths(dir, run_id);
+    let json = serde_json::to_vec_pretty(rows)?;
+    write_atomically(&csv_path, &to_csv(rows)?)?;
+    write_atomically(&json_path, &json)?;
+    Ok((csv_path, json_path))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn sample_row() -> Row {
+        Row {
+            run_id: "r1".into(),
+            timestamp: "2026-11-25T10:00:00Z".into(),
+            host: "h".into(),
+            cpu_model: "Some CPU, with a comma".into(),
+            arch: "x86_64".into(),
+            os: "linux 6.1".into(),
+            rustc: "rustc 1.95.0".into(),
+            source: "measured".into(),
+            engine: "old".into(),
+            program: "fprog1".into(),
+            mode: "hit".into(),
+            skbs: 1,
+            ns_per_call: Some(22.5),
+            ns_min: Some(22.0),
+            ns_max: Some(25.0),
+            samples: Some(101),
+            branch_misses: None,
+            branches: Some(30.25),
+            instructions: Some(200.0),
+            cycles: None,
+            cache_misses: None,
+            counter_source: CounterSource::Simulated,
+            result: Some(65535),
+        }
+    }
+
+    #[test]
+    fn csv_and_json_round_trip() {
+        let rows = vec![
+            sample_row(),
+            Row {
+                engine: "ext".into(),
+                ns_per_call: None,
+                counter_source: CounterSource::None,
+                result: None,
+                ..sample_row()
+            },
+        ];
+        let csv = to_csv(&rows).unwrap();
+        let text = String::from_utf8(csv.clone()).unwrap();
+        assert!(text.starts_with(
+            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result\n"
+        ));
+        assert_eq!(from_csv(&csv, "x.csv").unwrap(), rows);
+        let json = serde_json::to_vec(&rows).unwrap();
+        assert_eq!(serde_json::from_slice::<Vec<Row>>(&json).unwrap(), rows);
+    }
+
+    #[test]
+    fn bad_csv_names_the_line() {
+        let mut csv = to_csv(&[sample_row()]).unwrap();
+        csv.extend_from_slice(b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0\n");
+        let err = from_csv(&csv, "runs.csv").unwrap_err().to_string();
+        assert!(err.starts_with("runs.csv:3:"), "{err}");
+    }
+
+    #[test]
+    fn files_are_written_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        ensure_writable(dir.path()).unwrap();
+        let (csv, json) = write_run(dir.path(), "run", &[sample_row()]).unwrap();
+        assert_eq!(
+            from_csv(&std::fs::read(&csv).unwrap(), "c").unwrap(),
+            [sample_row()]
+        );
+        assert!(json.exists());
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+            .collect();
+        assert!(leftovers.is_empty());
+    }
+}

@@ -1,0 +1,9 @@
+//! The `bpflab` command and the lab behind it: composes the engines and the
+//! scenarios, measures them, and writes and reports the results.
+
+pub mod cli;
+mod dump;
+mod engines_cmd;
+mod exec;
+mod input;
+pub mod lab;
