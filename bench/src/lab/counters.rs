@@ -78,15 +78,23 @@ mod imp {
         }
     }
 
+    /// Opens one event for this process, disabled, or says why it cannot.
+    pub fn open_event(e: Event) -> Result<perf_event::Counter, String> {
+        Builder::new()
+            .kind(kind(e))
+            .build()
+            .map_err(|err| err.to_string())
+    }
+
     impl Counters {
         /// Opens every event alone; returns those that failed with why.
         pub fn open() -> (Counters, Vec<(Event, String)>) {
             let mut open = Vec::new();
             let mut failed = Vec::new();
             for (i, e) in Event::ALL.into_iter().enumerate() {
-                match Builder::new().kind(kind(e)).build() {
+                match open_event(e) {
                     Ok(c) => open.push((i, c)),
-                    Err(err) => failed.push((e, err.to_string())),
+                    Err(why) => failed.push((e, why)),
                 }
             }
             (Counters { open }, failed)
@@ -150,6 +158,11 @@ mod imp {
 }
 
 pub use imp::Counters;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+pub use imp::open_event;
 
 #[cfg(test)]
 mod tests {

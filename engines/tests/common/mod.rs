@@ -1,0 +1,34 @@
+//! Helpers shared by bpflab-engines' integration tests: instruction
+//! constructors, the program generator, the reference model, and running a
+//! program on every available engine.
+//!
+//! Each test crate uses only part of this module.
+#![allow(dead_code)]
+
+pub mod asm;
+/// The generator lives in `gen.rs`; `gen` is a reserved word in Rust 2024,
+/// so the module is called `generator`.
+#[path = "gen.rs"]
+pub mod generator;
+pub mod reference;
+
+use bpflab_engines::classic::Program;
+use bpflab_engines::{Engine, Filter};
+
+/// The engines this build can run, with the program attached to each.
+///
+/// # Panics
+/// When an engine that reports itself available refuses the program.
+pub fn attach_everywhere(program: &Program) -> Vec<Filter> {
+    let filters: Vec<Filter> = Engine::available()
+        .map(|engine| {
+            Filter::attach(program.clone(), engine)
+                .unwrap_or_else(|e| panic!("engine {engine} is available but attach failed: {e}"))
+        })
+        .collect();
+    assert!(
+        filters.iter().any(|f| f.engine() == Engine::Old),
+        "the old engine is always available"
+    );
+    filters
+}
