@@ -183,6 +183,33 @@ fn dump_prints_tcpdump_d() {
 }
 
 #[test]
+fn dump_shows_the_conversion_side_by_side() {
+    let prog = scenario_program("fprog1");
+    for engine in ["ext", "ext-switch"] {
+        let run = bpflab(&["dump", "--prog", prog.to_str().unwrap(), "--engine", engine]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let lines: Vec<&str> = run.stdout.lines().collect();
+        assert!(lines[0].starts_with("classic (tcpdump -d)"), "{}", lines[0]);
+        // The prologue stands alone, then each classic instruction beside
+        // its first eBPF instruction; LDX MSH expands to six.
+        assert!(lines[1].ends_with("|    0: w0 ^= w0"), "{}", lines[1]);
+        let msh = lines
+            .iter()
+            .position(|l| l.starts_with("(017) ldxb"))
+            .unwrap();
+        assert!(lines[msh].ends_with("|   21: r8 = r0"), "{}", lines[msh]);
+        assert!(
+            lines[msh + 5].ends_with("|   26: r0 = r8"),
+            "{}",
+            lines[msh + 5]
+        );
+        assert!(lines[msh + 6].starts_with("(018) ldh      [x + 14]"));
+        assert!(run.stdout.contains("24 classic -> 35 eBPF instructions"));
+        assert!(run.stdout.contains("0->3 1->4 2->5"));
+    }
+}
+
+#[test]
 fn engines_lists_old_as_available() {
     let run = bpflab(&["engines"]);
     assert_eq!(run.code, 0);

@@ -1,23 +1,47 @@
 //! The list of engines: their names, what each is, and whether this build
-//! on this machine can run it.
+//! on this machine can run it; and the thread's four modes, the two
+//! switches `bpf_ext_enable` and `bpf_jit_enable`, which name four of them.
 
 use std::fmt;
+use std::str::FromStr;
+use thiserror::Error;
 
 /// An engine bpflab can run a filter on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Engine {
     /// The 2014 classic interpreter (`sk_run_filter`).
     Old,
+    /// The classic JIT.
+    OldJit,
+    /// Converted to eBPF, run by the threaded interpreter.
+    Ext,
+    /// Converted to eBPF, compiled by the eBPF JIT.
+    ExtJit,
+    /// Converted to eBPF, run by a single-`match` interpreter.
+    ExtSwitch,
 }
+
+/// Why the JIT engines cannot run yet.
+const NO_JIT: &str = "not available: the JITs are not built yet (issue 4)";
 
 impl Engine {
     /// Every engine bpflab knows, available here or not.
-    pub const ALL: &'static [Engine] = &[Engine::Old];
+    pub const ALL: &'static [Engine] = &[
+        Engine::Old,
+        Engine::OldJit,
+        Engine::Ext,
+        Engine::ExtJit,
+        Engine::ExtSwitch,
+    ];
 
     /// The name used on the command line and in results.
     pub fn name(self) -> &'static str {
         match self {
             Engine::Old => "old",
+            Engine::OldJit => "old-jit",
+            Engine::Ext => "ext",
+            Engine::ExtJit => "ext-jit",
+            Engine::ExtSwitch => "ext-switch",
         }
     }
 
@@ -27,6 +51,14 @@ impl Engine {
             Engine::Old => {
                 "classic interpreter as in Linux before 3.15 (sk_run_filter): one switch, jt/jf jumps"
             }
+            Engine::OldJit => "classic BPF compiled to native code, as the 2014 classic JITs",
+            Engine::Ext => {
+                "converted to eBPF (5.x rules), threaded interpreter: one dispatch jump per handler"
+            }
+            Engine::ExtJit => "converted to eBPF, compiled to native code by the eBPF JIT",
+            Engine::ExtSwitch => {
+                "converted to eBPF (5.x rules), plain loop-and-match interpreter: one dispatch jump"
+            }
         }
     }
 
@@ -34,7 +66,8 @@ impl Engine {
     /// why not.
     pub fn availability(self) -> Result<(), &'static str> {
         match self {
-            Engine::Old => Ok(()),
+            Engine::Old | Engine::Ext | Engine::ExtSwitch => Ok(()),
+            Engine::OldJit | Engine::ExtJit => Err(NO_JIT),
         }
     }
 
@@ -50,10 +83,130 @@ impl Engine {
             .copied()
             .filter(|e| e.availability().is_ok())
     }
+
+    /// The mode that selects this engine, if one does (`ext-switch` is
+    /// bpflab's own and has none).
+    pub fn mode(self) -> Option<Mode> {
+        Mode::ALL.into_iter().find(|&m| Engine::from(m) == self)
+    }
+
+    /// Whether the engine runs the program converted to eBPF.
+    pub fn converts(self) -> bool {
+        matches!(self, Engine::Ext | Engine::ExtJit | Engine::ExtSwitch)
+    }
 }
 
 impl fmt::Display for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
+    }
+}
+
+/// The thread's two switches: `bpf_ext_enable` (convert classic filters to
+/// eBPF) and `bpf_jit_enable` (compile to native code).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Mode {
+    /// `bpf_ext_enable`.
+    pub ext: bool,
+    /// `bpf_jit_enable`.
+    pub jit: bool,
+}
+
+impl Mode {
+    /// The four modes: old, old-jit, ext, ext-jit.
+    pub const ALL: [Mode; 4] = [
+        Mode {
+            ext: false,
+            jit: false,
+        },
+        Mode {
+            ext: false,
+            jit: true,
+        },
+        Mode {
+            ext: true,
+            jit: false,
+        },
+        Mode {
+            ext: true,
+            jit: true,
+        },
+    ];
+
+    /// The mode's name: `old`, `old-jit`, `ext` or `ext-jit`.
+    pub fn name(self) -> &'static str {
+        Engine::from(self).name()
+    }
+}
+
+impl From<Mode> for Engine {
+    /// The engine the two switches select.
+    fn from(mode: Mode) -> Engine {
+        match (mode.ext, mode.jit) {
+            (false, false) => Engine::Old,
+            (false, true) => Engine::OldJit,
+            (true, false) => Engine::Ext,
+            (true, true) => Engine::ExtJit,
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A mode name that is none of the four.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("unknown mode `{0}` (expected old, old-jit, ext or ext-jit)")]
+pub struct ParseModeError(pub String);
+
+impl FromStr for Mode {
+    type Err = ParseModeError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Mode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| ParseModeError(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for &e in Engine::ALL {
+            assert_eq!(Engine::from_name(e.name()), Some(e));
+        }
+        for m in Mode::ALL {
+            assert_eq!(m.to_string().parse::<Mode>(), Ok(m));
+            assert_eq!(Engine::from(m).mode(), Some(m));
+        }
+        assert_eq!(Engine::ExtSwitch.mode(), None);
+        assert_eq!(
+            "jit".parse::<Mode>(),
+            Err(ParseModeError("jit".to_string()))
+        );
+    }
+
+    #[test]
+    fn the_switches_select_the_engines() {
+        let m = |ext, jit| Engine::from(Mode { ext, jit });
+        assert_eq!(m(false, false), Engine::Old);
+        assert_eq!(m(false, true), Engine::OldJit);
+        assert_eq!(m(true, false), Engine::Ext);
+        assert_eq!(m(true, true), Engine::ExtJit);
+        assert_eq!(Mode::default().name(), "old");
+    }
+
+    #[test]
+    fn jits_are_not_available_yet() {
+        let available: Vec<Engine> = Engine::available().collect();
+        assert_eq!(available, [Engine::Old, Engine::Ext, Engine::ExtSwitch]);
+        assert!(Engine::ExtJit.availability().is_err());
     }
 }

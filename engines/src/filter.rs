@@ -1,7 +1,14 @@
 //! A filter attached to an engine: the checked classic program as the user
 //! gave it, and the engine's prepared form of it.
+//!
+//! The classic program is kept whatever the engine, so that reading a
+//! filter back ([`Filter::original`], the thread's `sk_get_filter` problem)
+//! gives what was attached even when it runs converted to eBPF.
 
 use crate::classic::{OldInterpreter, Program};
+use crate::ebpf::{
+    ConvertError, Converted, DecodeError, ExtInterpreter, ExtSwitchInterpreter, convert,
+};
 use crate::engine::Engine;
 use thiserror::Error;
 
@@ -16,12 +23,30 @@ pub enum AttachError {
         /// Why it is not available.
         why: &'static str,
     },
+    /// The classic → eBPF conversion failed.
+    #[error("engine {engine}: conversion to eBPF failed: {error}")]
+    Convert {
+        /// The engine asked for.
+        engine: Engine,
+        /// What went wrong.
+        error: ConvertError,
+    },
+    /// The converted program cannot be run by the eBPF interpreters.
+    #[error("engine {engine}: the converted program was refused: {error}")]
+    Decode {
+        /// The engine asked for.
+        engine: Engine,
+        /// What went wrong.
+        error: DecodeError,
+    },
 }
 
 /// The engine-specific form of a program, prepared once at attach time.
 #[derive(Clone, Debug)]
 enum Prepared {
     Old(OldInterpreter),
+    Ext(ExtInterpreter),
+    ExtSwitch(ExtSwitchInterpreter),
 }
 
 /// A checked program attached to one engine, ready to run on skbs.
@@ -29,22 +54,46 @@ enum Prepared {
 pub struct Filter {
     original: Program,
     engine: Engine,
+    converted: Option<Converted>,
     prepared: Prepared,
 }
 
 impl Filter {
-    /// Prepares `program` for `engine` (decoding, converting or compiling
-    /// it once, so that [`Filter::run`] does only the per-packet work).
-    pub fn attach(program: Program, engine: Engine) -> Result<Filter, AttachError> {
+    /// Prepares `program` for an engine, named directly or by a
+    /// [`Mode`](crate::Mode) (decoding, converting or compiling it once, so
+    /// that [`Filter::run`] does only the per-packet work). An engine that
+    /// is not available is an error, never a fallback to another.
+    pub fn attach(program: Program, how: impl Into<Engine>) -> Result<Filter, AttachError> {
+        let engine = how.into();
         engine
             .availability()
             .map_err(|why| AttachError::Unavailable { engine, why })?;
-        let prepared = match engine {
-            Engine::Old => Prepared::Old(OldInterpreter::new(&program)),
+        let converted = if engine.converts() {
+            Some(convert(&program).map_err(|error| AttachError::Convert { engine, error })?)
+        } else {
+            None
+        };
+        let decode_error = |error| AttachError::Decode { engine, error };
+        let prepared = match (engine, &converted) {
+            (Engine::Ext, Some(c)) => {
+                Prepared::Ext(ExtInterpreter::new(&c.insns).map_err(decode_error)?)
+            }
+            (Engine::ExtSwitch, Some(c)) => {
+                Prepared::ExtSwitch(ExtSwitchInterpreter::new(&c.insns).map_err(decode_error)?)
+            }
+            (Engine::Old, _) => Prepared::Old(OldInterpreter::new(&program)),
+            // Unavailable engines were refused above.
+            _ => {
+                return Err(AttachError::Unavailable {
+                    engine,
+                    why: "no interpreter for this engine",
+                });
+            }
         };
         Ok(Filter {
             original: program,
             engine,
+            converted,
             prepared,
         })
     }
@@ -54,6 +103,8 @@ impl Filter {
     pub fn run(&self, skb: &crate::Skb) -> u32 {
         match &self.prepared {
             Prepared::Old(interp) => interp.run(skb),
+            Prepared::Ext(interp) => interp.run(skb),
+            Prepared::ExtSwitch(interp) => interp.run(skb),
         }
     }
 
@@ -62,8 +113,13 @@ impl Filter {
         self.engine
     }
 
-    /// The classic program exactly as attached.
+    /// The classic program exactly as attached, whatever the engine.
     pub fn original(&self) -> &Program {
         &self.original
+    }
+
+    /// The program converted to eBPF, for engines that run it converted.
+    pub fn converted(&self) -> Option<&Converted> {
+        self.converted.as_ref()
     }
 }

@@ -1,0 +1,41 @@
+//! Just-in-time compilers: the classic program straight to machine code
+//! ("old-jit") and the converted eBPF program to machine code ("ext-jit"),
+//! the two JIT rows of the thread's table.
+//!
+//! Each architecture is one folder ([`x86_64`] today); what every
+//! architecture shares lives beside it: executable memory ([`mem`]), the
+//! errors, and the check of which eBPF programs a JIT may run ([`verify`]).
+//! On an architecture without a backend, [`ClassicJit`] and [`EbpfJit`]
+//! still exist so that callers build everywhere, but `compile` always
+//! refuses with [`JitError::Unavailable`] and [`availability`] says why.
+
+mod error;
+pub mod mem;
+pub mod verify;
+
+#[cfg(target_arch = "x86_64")]
+pub mod x86_64;
+
+#[cfg(not(target_arch = "x86_64"))]
+mod unsupported;
+
+pub use error::{JitError, Reject};
+
+#[cfg(target_arch = "x86_64")]
+pub use x86_64::{ClassicJit, EbpfJit};
+
+#[cfg(not(target_arch = "x86_64"))]
+pub use unsupported::{ClassicJit, EbpfJit};
+
+/// Why the JITs cannot run on this architecture.
+pub const UNAVAILABLE: &str = "no JIT for this architecture yet";
+
+/// `Ok` when this build has a JIT backend for the machine it runs on,
+/// otherwise why not.
+pub fn availability() -> Result<(), &'static str> {
+    if cfg!(target_arch = "x86_64") {
+        Ok(())
+    } else {
+        Err(UNAVAILABLE)
+    }
+}
