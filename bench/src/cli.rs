@@ -1,6 +1,6 @@
 //! The command line: subcommands and their options.
 
-use crate::{dump, engines_cmd, exec, lab};
+use crate::{dump, engines_cmd, exec, lab, plot};
 use clap::{Parser, Subcommand};
 
 /// bpflab: a lab for classic and extended BPF filter engines.
@@ -23,6 +23,9 @@ enum Command {
     Dump(dump::DumpArgs),
     /// List every engine and whether this build and machine can run it.
     Engines,
+    /// Chart result CSVs (measured beside published, across machines and
+    /// architectures) as SVG and PNG.
+    Plot(plot::PlotArgs),
     /// One cell's calls for the branch simulator (used by `run --simulate`).
     #[command(hide = true)]
     SimCell(lab::SimCellArgs),
@@ -37,5 +40,6 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Exec(args)) => exec::run(&args),
         Some(Command::Dump(args)) => dump::run(&args),
         Some(Command::Engines) => engines_cmd::run(),
+        Some(Command::Plot(args)) => plot::run(&args),
     }
 }

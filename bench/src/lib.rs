@@ -7,3 +7,4 @@ mod engines_cmd;
 mod exec;
 mod input;
 pub mod lab;
+pub mod plot;

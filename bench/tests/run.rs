@@ -6,11 +6,12 @@ use bpflab::lab::results::{CounterSource, from_csv};
 use common::{assert_user_error, bpflab};
 use std::path::Path;
 
-/// The run files in `dir`: (csv, json).
+/// The run files in `dir`: (csv, json); nothing else but folders is there.
 fn run_files(dir: &Path) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
     let files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.is_dir())
         .collect();
     let with = |ext: &str| {
         files
@@ -30,6 +31,7 @@ fn run_files(dir: &Path) -> (Vec<std::path::PathBuf>, Vec<std::path::PathBuf>) {
 #[test]
 fn quick_run_writes_a_complete_csv_and_json() {
     let dir = tempfile::tempdir().unwrap();
+    let plots = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
     let run = bpflab(&[
         "run",
@@ -40,6 +42,8 @@ fn quick_run_writes_a_complete_csv_and_json() {
         "1000",
         "--out",
         out,
+        "--plots",
+        plots.path().to_str().unwrap(),
         "-q",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -80,6 +84,14 @@ fn quick_run_writes_a_complete_csv_and_json() {
     let json: Vec<bpflab::lab::results::Row> =
         serde_json::from_slice(&std::fs::read(&jsons[0]).unwrap()).unwrap();
     assert_eq!(json, rows);
+    // The run's own charts, beside the published figures.
+    let arch = &rows[0].arch;
+    for chart in [format!("ns_per_call_{arch}"), format!("speedup_{arch}")] {
+        for ext in ["svg", "png"] {
+            let f = plots.path().join(format!("{chart}.{ext}"));
+            assert!(f.is_file(), "missing {}", f.display());
+        }
+    }
 }
 
 #[test]
@@ -99,6 +111,8 @@ fn markdown_report() {
         "10",
         "--out",
         out,
+        "--plots",
+        &format!("{out}/plots"),
         "--markdown",
         "-q",
     ]);
@@ -132,6 +146,8 @@ fn simulated_counters_on_one_cell() {
         "200",
         "--out",
         out,
+        "--plots",
+        &format!("{out}/plots"),
         "-q",
     ]);
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -139,6 +155,8 @@ fn simulated_counters_on_one_cell() {
     let (csvs, _) = run_files(dir.path());
     let rows = from_csv(&std::fs::read(&csvs[0]).unwrap(), "run.csv").unwrap();
     assert_eq!(rows.len(), 1);
+    let chart = format!("plots/branch_misses_{}.png", rows[0].arch);
+    assert!(dir.path().join(chart).is_file());
     let row = &rows[0];
     assert_eq!(row.counter_source, CounterSource::Simulated);
     // fprog1 on the bench packet runs 11 classic instructions, several of
@@ -169,8 +187,10 @@ fn bad_options_fail_before_measuring_and_leave_no_file() {
         ),
     ] {
         let mut full = vec!["run", "--quick"];
-        if !args.contains(&"--out") {
-            full.extend(["--out", out_s]);
+        for option in ["--out", "--plots"] {
+            if !args.contains(&option) {
+                full.extend([option, out_s]);
+            }
         }
         full.extend(args);
         assert_user_error(&bpflab(&full), needle);

@@ -43,6 +43,9 @@ pub struct LabArgs {
     /// Folder for the run's CSV and JSON.
     #[arg(long, default_value = "results", value_name = "DIR")]
     out: PathBuf,
+    /// Folder for the run's charts (beside the published figures).
+    #[arg(long, default_value = "plots", value_name = "DIR")]
+    plots: PathBuf,
     /// Print only the report: no progress bar, no file lines.
     #[arg(short, long)]
     quiet: bool,
@@ -65,6 +68,7 @@ impl Default for LabArgs {
             modes: Vec::new(),
             skbs: DEFAULT_MISS_SKBS,
             out: PathBuf::from("results"),
+            plots: PathBuf::from("plots"),
             quiet: false,
             quick: false,
             simulate: false,
@@ -147,6 +151,7 @@ fn plan(args: &LabArgs) -> anyhow::Result<Plan> {
         bail!("--simulate needs valgrind, which is not installed here");
     }
     results::ensure_writable(&args.out)?;
+    results::ensure_writable(&args.plots)?;
     Ok(Plan {
         engines,
         programs,
@@ -217,17 +222,23 @@ pub fn run(args: &LabArgs) -> anyhow::Result<()> {
     }
     bar.finish_and_clear();
     let (csv, json) = results::write_run(&args.out, &run_id, &rows)?;
+    let published = published::published_rows();
     print!(
         "{}",
-        report::report(
-            &rows,
-            &published::published_rows(),
-            &machine.arch,
-            args.markdown
-        )
+        report::report(&rows, &published, &machine.arch, args.markdown)
     );
+    let plotted = crate::plot::plot_rows(&[rows, published].concat(), &args.plots)?;
     if !args.quiet {
         println!("\nwrote {} and {}", csv.display(), json.display());
+        for note in &plotted.notes {
+            println!("{note}");
+        }
+        let charts: Vec<String> = plotted
+            .files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect();
+        println!("wrote {} chart files: {}", charts.len(), charts.join(", "));
     }
     Ok(())
 }

@@ -115,6 +115,7 @@ pub fn to_csv(rows: &[Row]) -> anyhow::Result<Vec<u8>> {
 /// line.
 pub fn from_csv(text: &[u8], name: &str) -> anyhow::Result<Vec<Row>> {
     let mut r = csv::Reader::from_reader(text);
+    let headers = r.headers().map(|h| h.clone()).unwrap_or_default();
     let mut rows = Vec::new();
     for (i, record) in r.deserialize::<Row>().enumerate() {
         match record {
@@ -122,7 +123,13 @@ pub fn from_csv(text: &[u8], name: &str) -> anyhow::Result<Vec<Row>> {
             Err(e) => {
                 let line = e.position().map_or(i as u64 + 2, |p| p.line());
                 let what = match e.kind() {
-                    csv::ErrorKind::Deserialize { err, .. } => err.to_string(),
+                    csv::ErrorKind::Deserialize { err, .. } => {
+                        let column = err.field().and_then(|f| headers.get(f as usize));
+                        match column {
+                            Some(c) => format!("column {c}: {}", err.kind()),
+                            None => err.kind().to_string(),
+                        }
+                    }
                     _ => e.to_string(),
                 };
                 bail!("{name}:{line}: {what}");
@@ -142,6 +149,14 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write in {}", dir.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    // Results are for everyone to read (temporary files start owner-only).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = tmp
+            .as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
@@ -215,7 +230,7 @@ pub(crate) mod tests {
         let mut csv = to_csv(&[sample_row()]).unwrap();
         csv.extend_from_slice(b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0\n");
         let err = from_csv(&csv, "runs.csv").unwrap_err().to_string();
-        assert!(err.starts_with("runs.csv:3:"), "{err}");
+        assert!(err.starts_with("runs.csv:3: column skbs: "), "{err}");
     }
 
     #[test]

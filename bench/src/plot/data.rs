@@ -1,0 +1,584 @@
+//! Result rows made ready for charting: read and checked from CSV files
+//! (or taken as given), grouped into runs, with engines, scenarios and
+//! architectures in the thread's order.
+
+use crate::lab::report::CELLS;
+use crate::lab::results::{Row, from_csv};
+use anyhow::{Context as _, bail};
+use std::path::Path;
+
+/// Columns a result CSV must have: every non-optional `Row` field, and
+/// `ns_per_call`, which every chart draws.
+pub const REQUIRED_COLUMNS: [&str; 14] = [
+    "run_id",
+    "timestamp",
+    "host",
+    "cpu_model",
+    "arch",
+    "os",
+    "rustc",
+    "source",
+    "engine",
+    "program",
+    "mode",
+    "skbs",
+    "ns_per_call",
+    "counter_source",
+];
+
+/// The thread's engines in its row order; others follow as first seen.
+pub const THREAD_ENGINES: [&str; 4] = ["old", "ext", "old-jit", "ext-jit"];
+
+/// The thread's architectures in its order; others follow as first seen.
+const THREAD_ARCHES: [&str; 3] = ["x86_64", "i386", "arm32"];
+
+/// The engine every speedup is measured against.
+pub const BASELINE_ENGINE: &str = "old";
+
+/// One row and where it came from, for error messages.
+struct Entry {
+    origin: String,
+    line: Option<usize>,
+    row: Row,
+}
+
+impl Entry {
+    fn at(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}", self.origin),
+            None => self.origin.clone(),
+        }
+    }
+}
+
+/// One run: the rows of one machine at one time, or of a publication.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The rows' `run_id`.
+    pub id: String,
+    /// The run's rows, one per engine × program × mode (never empty:
+    /// only this module builds runs).
+    rows: Vec<Row>,
+    /// The figures come from a publication (the 2014 thread), not this tool.
+    pub published: bool,
+    /// The run says it was emulated (under qemu, say): its times are not
+    /// the machine's.
+    pub emulated: bool,
+}
+
+impl Run {
+    fn first(&self) -> &Row {
+        // A run is only built from at least one row.
+        &self.rows[0]
+    }
+
+    /// The run's rows.
+    pub fn rows(&self) -> &[Row] {
+        &self.rows
+    }
+
+    /// When the run started (RFC 3339), or was published.
+    pub fn timestamp(&self) -> &str {
+        &self.first().timestamp
+    }
+
+    /// The architecture in the thread's naming.
+    pub fn arch(&self) -> &str {
+        &self.first().arch
+    }
+
+    /// The date the run started (or was published), YYYY-MM-DD.
+    pub fn date(&self) -> &str {
+        let t = self.timestamp();
+        t.get(..10).unwrap_or(t)
+    }
+
+    /// The row of one cell.
+    pub fn row(&self, engine: &str, scenario: &Scenario) -> Option<&Row> {
+        self.rows.iter().find(|r| {
+            r.engine == engine && r.program == scenario.program && r.mode == scenario.mode
+        })
+    }
+
+    /// ns per call of one cell.
+    pub fn ns(&self, engine: &str, scenario: &Scenario) -> Option<f64> {
+        self.row(engine, scenario).and_then(|r| r.ns_per_call)
+    }
+
+    /// How many times faster than `old` an engine is in one scenario.
+    pub fn speedup(&self, engine: &str, scenario: &Scenario) -> Option<f64> {
+        let base = self.ns(BASELINE_ENGINE, scenario)?;
+        self.ns(engine, scenario).map(|ns| base / ns)
+    }
+
+    /// Whether the run has any row of `engine`.
+    pub fn has_engine(&self, engine: &str) -> bool {
+        self.rows.iter().any(|r| r.engine == engine)
+    }
+
+    /// Whether any row has a branch-miss figure.
+    pub fn has_branch_misses(&self) -> bool {
+        self.rows.iter().any(|r| r.branch_misses.is_some())
+    }
+
+    /// One line naming the run: who or what measured it, on which CPU,
+    /// architecture and system, and when.
+    pub fn describe(&self) -> String {
+        let r = self.first();
+        let emulated = if self.emulated { " (emulated)" } else { "" };
+        if self.published {
+            format!(
+                "published 2014: {}, {}, {}{emulated}; CPU {}",
+                self.publisher(),
+                self.date(),
+                r.arch,
+                r.cpu_model
+            )
+        } else {
+            format!(
+                "measured on {}: {}, {}{emulated}, {}, {}",
+                r.host,
+                r.cpu_model,
+                r.arch,
+                r.os,
+                self.date()
+            )
+        }
+    }
+
+    /// Who published the figures (the source's first part), for
+    /// published runs.
+    fn publisher(&self) -> &str {
+        let source = self.first().source.trim_start_matches("published:").trim();
+        source.split(',').next().unwrap_or(source).trim()
+    }
+
+    /// A short name for file names and axis labels: arch, host and date.
+    pub fn slug(&self) -> String {
+        let r = self.first();
+        let raw = if self.published {
+            format!("{}_published", r.arch)
+        } else {
+            format!("{}_{}_{}", r.arch, r.host, self.date())
+        };
+        sanitize(&raw)
+    }
+
+    /// The lines labelling the run under its group of bars.
+    pub fn label_lines(&self) -> Vec<String> {
+        let r = self.first();
+        let arch = if self.emulated {
+            format!("{} (emulated)", r.arch)
+        } else {
+            r.arch.clone()
+        };
+        if self.published {
+            vec![arch, "published".into(), "2014".into()]
+        } else {
+            vec![arch, r.host.clone(), self.date().to_string()]
+        }
+    }
+}
+
+/// One line per run naming it ([`Run::describe`]), the published runs of
+/// one publication (same author, date and CPU) on one line with their
+/// architectures.
+pub fn describe_all(runs: &[&Run]) -> Vec<String> {
+    /// A line: a measured run's, or a publication's with its arches.
+    enum Line<'a> {
+        Measured(String),
+        Published(&'a Run, Vec<&'a str>),
+    }
+    let same = |a: &Run, b: &Run| {
+        a.publisher() == b.publisher()
+            && a.date() == b.date()
+            && a.first().cpu_model == b.first().cpu_model
+    };
+    let mut lines: Vec<Line> = Vec::new();
+    for run in runs {
+        if !run.published {
+            lines.push(Line::Measured(run.describe()));
+            continue;
+        }
+        let found = lines.iter_mut().find_map(|line| match line {
+            Line::Published(first, arches) if same(first, run) => Some(arches),
+            _ => None,
+        });
+        match found {
+            Some(arches) => arches.push(run.arch()),
+            None => lines.push(Line::Published(run, vec![run.arch()])),
+        }
+    }
+    lines
+        .into_iter()
+        .map(|line| match line {
+            Line::Measured(text) => text,
+            Line::Published(first, arches) => format!(
+                "published 2014: {}, {}, {}; CPU {}",
+                first.publisher(),
+                first.date(),
+                arches.join(", "),
+                first.first().cpu_model
+            ),
+        })
+        .collect()
+}
+
+/// A thread column: a program in a mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scenario {
+    /// The program (fprog1, fprog2).
+    pub program: String,
+    /// hit or miss.
+    pub mode: String,
+}
+
+impl Scenario {
+    /// The label under the scenario's group of bars.
+    pub fn label(&self) -> String {
+        format!("{} {}", self.program, self.mode)
+    }
+}
+
+/// Letters, digits, `-` and `_` only, for file names.
+pub fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Reads, checks and groups the runs of result CSV files; the first
+/// problem found is the error, naming the file and, where there is one,
+/// the line.
+pub fn load_files(paths: &[impl AsRef<Path>]) -> anyhow::Result<Vec<Run>> {
+    let mut entries = Vec::new();
+    for path in paths {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot be read"))?;
+        check_header(&bytes, &name)?;
+        let rows = from_csv(&bytes, &name)?;
+        if rows.is_empty() {
+            bail!("{name}: no rows: an empty run has nothing to plot");
+        }
+        // One row a line: bpflab writes no field with a line break.
+        entries.extend(rows.into_iter().enumerate().map(|(i, row)| Entry {
+            origin: name.clone(),
+            line: Some(i + 2),
+            row,
+        }));
+    }
+    group(entries)
+}
+
+/// Checks and groups rows given in memory (a run just measured, say).
+pub fn load_rows(rows: &[Row]) -> anyhow::Result<Vec<Run>> {
+    if rows.is_empty() {
+        bail!("no rows to plot: an empty run has nothing to plot");
+    }
+    group(
+        rows.iter()
+            .map(|row| Entry {
+                origin: "rows to plot".into(),
+                line: None,
+                row: row.clone(),
+            })
+            .collect(),
+    )
+}
+
+/// The header names every required column.
+fn check_header(bytes: &[u8], name: &str) -> anyhow::Result<()> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader
+        .headers()
+        .with_context(|| format!("{name}:1: not a CSV header"))?;
+    if header.iter().all(|h| h.trim().is_empty()) {
+        bail!("{name}: empty file: a result CSV needs a header line and at least one row");
+    }
+    let missing: Vec<String> = REQUIRED_COLUMNS
+        .iter()
+        .filter(|c| !header.iter().any(|h| h.trim() == **c))
+        .map(|c| format!("`{c}`"))
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "{name}:1: missing column{} {}: not a bpflab result CSV",
+            if missing.len() == 1 { "" } else { "s" },
+            missing.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Groups entries into runs by `run_id` (in order of first appearance),
+/// checking each figure and that each run has something to draw.
+fn group(entries: Vec<Entry>) -> anyhow::Result<Vec<Run>> {
+    let mut runs: Vec<(Entry, Run)> = Vec::new();
+    for entry in entries {
+        check_figures(&entry)?;
+        let row = &entry.row;
+        match runs.iter_mut().find(|(_, run)| run.id == row.run_id) {
+            Some((first, run)) => {
+                if first.origin != entry.origin {
+                    bail!(
+                        "{}: run `{}` is also in {}: give each run once",
+                        entry.at(),
+                        row.run_id,
+                        first.origin
+                    );
+                }
+                if run.rows.iter().any(|r| {
+                    r.engine == row.engine && r.program == row.program && r.mode == row.mode
+                }) {
+                    bail!(
+                        "{}: a second `{} {} {}` row in run `{}`",
+                        entry.at(),
+                        row.engine,
+                        row.program,
+                        row.mode,
+                        row.run_id
+                    );
+                }
+                run.rows.push(entry.row);
+            }
+            None => {
+                let run = Run {
+                    id: row.run_id.clone(),
+                    published: row.source.starts_with("published"),
+                    emulated: [&row.arch, &row.os, &row.cpu_model, &row.source]
+                        .iter()
+                        .any(|s| s.to_ascii_lowercase().contains("emulated")),
+                    rows: vec![row.clone()],
+                };
+                runs.push((entry, run));
+            }
+        }
+    }
+    for (first, run) in &runs {
+        if run.rows.iter().all(|r| r.ns_per_call.is_none()) {
+            bail!(
+                "{}: run `{}` has no measured ns_per_call in any row: nothing to plot",
+                first.at(),
+                run.id
+            );
+        }
+    }
+    Ok(runs.into_iter().map(|(_, run)| run).collect())
+}
+
+/// Times are positive and counts are not negative.
+fn check_figures(entry: &Entry) -> anyhow::Result<()> {
+    let r = &entry.row;
+    if let Some(ns) = r.ns_per_call
+        && !(ns.is_finite() && ns > 0.0)
+    {
+        bail!(
+            "{}: ns_per_call {ns} of `{} {} {}` is not a positive number",
+            entry.at(),
+            r.engine,
+            r.program,
+            r.mode
+        );
+    }
+    if let Some(bm) = r.branch_misses
+        && !(bm.is_finite() && bm >= 0.0)
+    {
+        bail!(
+            "{}: branch_misses {bm} of `{} {} {}` is not a count",
+            entry.at(),
+            r.engine,
+            r.program,
+            r.mode
+        );
+    }
+    Ok(())
+}
+
+/// Every engine of `runs`, the thread's first, then others as first seen.
+pub fn engines<'a>(runs: impl IntoIterator<Item = &'a Run>) -> Vec<String> {
+    let all: Vec<&str> = runs
+        .into_iter()
+        .flat_map(|run| run.rows.iter().map(|r| r.engine.as_str()))
+        .collect();
+    in_order(&THREAD_ENGINES, &all)
+}
+
+/// Every architecture of `runs`, the thread's first, then others.
+pub fn arches(runs: &[Run]) -> Vec<String> {
+    let all: Vec<&str> = runs.iter().map(Run::arch).collect();
+    in_order(&THREAD_ARCHES, &all)
+}
+
+/// Every scenario of `runs`: the thread's four columns first, then others
+/// as first seen.
+pub fn scenarios<'a>(runs: impl IntoIterator<Item = &'a Run>) -> Vec<Scenario> {
+    let mut found: Vec<Scenario> = Vec::new();
+    for row in runs.into_iter().flat_map(|run| run.rows.iter()) {
+        let s = Scenario {
+            program: row.program.clone(),
+            mode: row.mode.clone(),
+        };
+        if !found.contains(&s) {
+            found.push(s);
+        }
+    }
+    let mut ordered: Vec<Scenario> = CELLS
+        .iter()
+        .map(|(p, m)| Scenario {
+            program: p.to_string(),
+            mode: m.to_string(),
+        })
+        .filter(|s| found.contains(s))
+        .collect();
+    for s in found {
+        if !ordered.contains(&s) {
+            ordered.push(s);
+        }
+    }
+    ordered
+}
+
+/// The distinct skbs of miss-mode rows, if all runs agree on one number.
+pub fn miss_skbs<'a>(runs: impl IntoIterator<Item = &'a Run>) -> Option<u64> {
+    let mut counts: Vec<u64> = runs
+        .into_iter()
+        .flat_map(|run| run.rows.iter())
+        .filter(|r| r.mode == "miss")
+        .map(|r| r.skbs)
+        .collect();
+    counts.sort_unstable();
+    counts.dedup();
+    match counts.as_slice() {
+        [one] => Some(*one),
+        _ => None,
+    }
+}
+
+/// `preferred` names present in `all`, then the rest of `all` in order.
+fn in_order(preferred: &[&str], all: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = preferred
+        .iter()
+        .filter(|p| all.contains(p))
+        .map(|p| p.to_string())
+        .collect();
+    for name in all {
+        if !out.iter().any(|o| o == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::results::{CounterSource, to_csv};
+
+    fn row(run: &str, arch: &str, engine: &str, program: &str, mode: &str, ns: f64) -> Row {
+        Row {
+            run_id: run.into(),
+            timestamp: "2026-11-25T10:00:00Z".into(),
+            host: "h".into(),
+            cpu_model: "cpu".into(),
+            arch: arch.into(),
+            os: "linux".into(),
+            rustc: "rustc".into(),
+            source: "measured: bpflab".into(),
+            engine: engine.into(),
+            program: program.into(),
+            mode: mode.into(),
+            skbs: if mode == "miss" { 10_000 } else { 1 },
+            ns_per_call: Some(ns),
+            ns_min: None,
+            ns_max: None,
+            samples: None,
+            branch_misses: None,
+            branches: None,
+            instructions: None,
+            cycles: None,
+            cache_misses: None,
+            counter_source: CounterSource::None,
+            result: None,
+        }
+    }
+
+    #[test]
+    fn required_columns_are_row_fields() {
+        let csv = String::from_utf8(to_csv(&[row("r", "a", "e", "p", "m", 1.0)]).unwrap()).unwrap();
+        let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+        for c in REQUIRED_COLUMNS {
+            assert!(header.contains(&c), "{c}");
+        }
+    }
+
+    #[test]
+    fn orders_follow_the_thread() {
+        let rows = vec![
+            row("r", "arm32", "ext-switch", "fprog2", "miss", 3.0),
+            row("r", "arm32", "ext", "fprog1", "hit", 2.0),
+            row("r", "arm32", "old", "fprog9", "hit", 1.0),
+            row("q", "x86_64", "old", "fprog1", "miss", 1.0),
+        ];
+        let runs = load_rows(&rows).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!(engines(&runs), ["old", "ext", "ext-switch"]);
+        assert_eq!(arches(&runs), ["x86_64", "arm32"]);
+        let labels: Vec<String> = scenarios(&runs).iter().map(Scenario::label).collect();
+        assert_eq!(
+            labels,
+            ["fprog1 hit", "fprog1 miss", "fprog2 miss", "fprog9 hit"]
+        );
+        assert_eq!(miss_skbs(&runs), Some(10_000));
+    }
+
+    #[test]
+    fn speedup_is_over_old() {
+        let runs = load_rows(&[
+            row("r", "x86_64", "old", "fprog1", "hit", 90.0),
+            row("r", "x86_64", "ext", "fprog1", "hit", 30.0),
+        ])
+        .unwrap();
+        let s = &scenarios(&runs)[0];
+        assert_eq!(runs[0].speedup("ext", s), Some(3.0));
+        assert_eq!(runs[0].speedup("old-jit", s), None);
+    }
+
+    #[test]
+    fn bad_figures_and_empty_runs_are_refused() {
+        let mut zero = row("r", "x86_64", "old", "fprog1", "hit", 0.0);
+        let err = load_rows(&[zero.clone()]).unwrap_err().to_string();
+        assert!(err.contains("not a positive number"), "{err}");
+        zero.ns_per_call = None;
+        let err = load_rows(&[zero.clone()]).unwrap_err().to_string();
+        assert!(err.contains("no measured ns_per_call"), "{err}");
+        let ok = row("r", "x86_64", "old", "fprog1", "hit", 1.0);
+        let err = load_rows(&[ok.clone(), ok]).unwrap_err().to_string();
+        assert!(err.contains("a second `old fprog1 hit` row"), "{err}");
+        assert!(load_rows(&[]).is_err());
+    }
+
+    #[test]
+    fn emulated_and_published_runs_are_recognised() {
+        let mut r = row("r", "arm32", "old", "fprog1", "hit", 1.0);
+        r.os = "linux 6.1 (emulated: qemu-arm)".into();
+        let mut p = row("p", "arm32", "old", "fprog1", "hit", 1.0);
+        p.source = "published: Someone, LKML".into();
+        let runs = load_rows(&[r, p]).unwrap();
+        assert!(runs[0].emulated && !runs[0].published);
+        assert!(runs[1].published && !runs[1].emulated);
+        assert_eq!(runs[0].label_lines()[0], "arm32 (emulated)");
+        assert!(
+            runs[1]
+                .describe()
+                .starts_with("published 2014: Someone, 2026-11-25")
+        );
+        assert_eq!(runs[0].slug(), "arm32_h_2026-11-25");
+    }
+}
