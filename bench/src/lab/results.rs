@@ -115,7 +115,7 @@ pub fn to_csv(rows: &[Row]) -> anyhow::Result<Vec<u8>> {
 /// line.
 pub fn from_csv(text: &[u8], name: &str) -> anyhow::Result<Vec<Row>> {
     let mut r = csv::Reader::from_reader(text);
-    let headers = r.headers().map(|h| h.clone()).unwrap_or_default();
+    let headers = r.headers().cloned().unwrap_or_default();
     let mut rows = Vec::new();
     for (i, record) in r.deserialize::<Row>().enumerate() {
         match record {
