@@ -57,6 +57,7 @@ fn run_rows(arch: &str, host: &str, cpu: &str, base: f64, counters: bool) -> Vec
                     CounterSource::None
                 },
                 result: Some(65535),
+                emulated: false,
             });
         }
     }

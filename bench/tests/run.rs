@@ -3,7 +3,7 @@
 mod common;
 
 use bpflab::lab::results::{CounterSource, from_csv};
-use common::{assert_user_error, bpflab};
+use common::{assert_user_error, bpflab, expect_emulation};
 use std::path::Path;
 
 /// The run files in `dir`: (csv, json); nothing else but folders is there.
@@ -49,6 +49,7 @@ fn quick_run_writes_a_complete_csv_and_json() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("ns per call on"), "{}", run.stdout);
     assert!(run.stdout.contains("speedup over old"), "{}", run.stdout);
+    assert_eq!(run.stdout.contains("EMULATED"), expect_emulation());
     assert!(!run.stdout.contains("wrote"), "-q prints only the report");
     let (csvs, jsons) = run_files(dir.path());
     assert_eq!((csvs.len(), jsons.len()), (1, 1));
@@ -70,6 +71,7 @@ fn quick_run_writes_a_complete_csv_and_json() {
                 );
                 assert!(ns > 0.0 && lo <= ns && ns <= hi, "{row:?}");
                 assert!(row.samples.unwrap() > 1);
+                assert_eq!(row.emulated, expect_emulation(), "emulation marker");
                 assert!(
                     !row.run_id.is_empty() && !row.cpu_model.is_empty() && !row.rustc.is_empty()
                 );
@@ -128,6 +130,10 @@ fn markdown_report() {
 fn simulated_counters_on_one_cell() {
     if !bpflab::lab::simulate::available() {
         eprintln!("skipped: valgrind is not installed, so --simulate cannot run here");
+        return;
+    }
+    if let Some(why) = bpflab::lab::machine::Machine::detect().emulation {
+        eprintln!("skipped: valgrind cannot simulate this binary: {why}");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

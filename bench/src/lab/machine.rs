@@ -16,6 +16,9 @@ pub struct Machine {
     pub os: String,
     /// The compiler that built this binary.
     pub rustc: String,
+    /// Why this binary seems to run under emulation (qemu-user), if it does:
+    /// then timings say nothing about any hardware.
+    pub emulation: Option<String>,
 }
 
 impl Machine {
@@ -31,9 +34,11 @@ impl Machine {
             host = "unknown".into();
         }
         let release = read("/proc/sys/kernel/osrelease");
+        let cpuinfo = read("/proc/cpuinfo");
         Machine {
             host,
-            cpu_model: cpu_model(&read("/proc/cpuinfo")),
+            cpu_model: cpu_model(&cpuinfo),
+            emulation: emulation(std::env::consts::ARCH, &cpuinfo),
             arch: thread_arch(std::env::consts::ARCH).to_string(),
             os: format!("{} {release}", std::env::consts::OS)
                 .trim()
@@ -66,6 +71,30 @@ pub fn cpu_model(cpuinfo: &str) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// Whether a binary built for `rust_arch` runs on a CPU of another family,
+/// judged from `/proc/cpuinfo`: qemu-user passes the host's file through,
+/// so an arm32 binary that sees an x86 CPU (or the reverse) is emulated.
+/// Returns the reason, or `None` when the CPU matches or cannot be told.
+pub fn emulation(rust_arch: &str, cpuinfo: &str) -> Option<String> {
+    let has = |key: &str| {
+        cpuinfo
+            .lines()
+            .any(|l| l.split_once(':').is_some_and(|(k, _)| k.trim() == key))
+    };
+    let cpu_is_x86 = has("vendor_id") || has("flags");
+    let cpu_is_arm = has("CPU implementer") || has("CPU architecture");
+    let built_x86 = matches!(rust_arch, "x86" | "x86_64");
+    let built_arm = matches!(rust_arch, "arm" | "aarch64");
+    let (binary, cpu) = match (built_x86, built_arm, cpu_is_x86, cpu_is_arm) {
+        (false, true, true, false) => (thread_arch(rust_arch), "an x86"),
+        (true, false, false, true) => (thread_arch(rust_arch), "an Arm"),
+        _ => return None,
+    };
+    Some(format!(
+        "this {binary} binary runs on {cpu} CPU (per /proc/cpuinfo): emulated, e.g. by qemu-user"
+    ))
+}
+
 /// Whether a command is on PATH and runs.
 pub fn has_command(name: &str, arg: &str) -> bool {
     Command::new(name)
@@ -90,6 +119,28 @@ mod tests {
             "Marvell Armada 370/XP"
         );
         assert_eq!(cpu_model(""), "unknown");
+    }
+
+    #[test]
+    fn emulation_is_a_cpu_family_mismatch() {
+        let x86 = "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: fpu sse2\n";
+        let arm = "processor\t: 0\nCPU implementer\t: 0x41\nCPU architecture: 7\n";
+        assert!(
+            emulation("arm", x86)
+                .unwrap()
+                .contains("arm32 binary runs on an x86 CPU")
+        );
+        assert!(emulation("aarch64", x86).is_some());
+        assert!(emulation("x86_64", arm).unwrap().contains("an Arm CPU"));
+        assert_eq!(
+            emulation("x86", x86),
+            None,
+            "i386 binaries run natively on x86_64"
+        );
+        assert_eq!(emulation("x86_64", x86), None);
+        assert_eq!(emulation("arm", arm), None);
+        assert_eq!(emulation("arm", ""), None, "unknown: not claimed");
+        assert_eq!(emulation("riscv64", x86), None);
     }
 
     #[test]

@@ -114,7 +114,7 @@ fn names<T: Copy>(
 }
 
 /// Checks every option before anything is measured.
-fn plan(args: &LabArgs) -> anyhow::Result<Plan> {
+fn plan(args: &LabArgs, machine: &Machine) -> anyhow::Result<Plan> {
     let engine_names: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
     let engines = names(
         &args.engines,
@@ -150,6 +150,9 @@ fn plan(args: &LabArgs) -> anyhow::Result<Plan> {
     if args.simulate && !simulate::available() {
         bail!("--simulate needs valgrind, which is not installed here");
     }
+    if let (true, Some(why)) = (args.simulate, &machine.emulation) {
+        bail!("--simulate cannot run under emulation: {why}");
+    }
     results::ensure_writable(&args.out)?;
     results::ensure_writable(&args.plots)?;
     Ok(Plan {
@@ -162,9 +165,12 @@ fn plan(args: &LabArgs) -> anyhow::Result<Plan> {
 
 /// Runs the lab.
 pub fn run(args: &LabArgs) -> anyhow::Result<()> {
-    let plan = plan(args)?;
-    check_samples(&plan.engines)?;
     let machine = Machine::detect();
+    let plan = plan(args, &machine)?;
+    check_samples(&plan.engines)?;
+    if let (false, Some(why)) = (args.quiet, &machine.emulation) {
+        eprintln!("emulated: {why}; results are marked emulated");
+    }
     let now = std::time::SystemTime::now();
     let timestamp = humantime::format_rfc3339_seconds(now).to_string();
     let run_id = format!(
@@ -213,6 +219,7 @@ pub fn run(args: &LabArgs) -> anyhow::Result<()> {
                     arch: machine.arch.clone(),
                     os: machine.os.clone(),
                     rustc: machine.rustc.clone(),
+                    emulated: machine.emulation.is_some(),
                     source: format!("measured: bpflab {}", env!("CARGO_PKG_VERSION")),
                     ..measured
                 });
@@ -298,6 +305,7 @@ fn measure_cell(
         cache_misses: None,
         counter_source: CounterSource::None,
         result: Some(scenario.expected()),
+        emulated: false,
     };
     if simulate {
         let calls = scenario.len() as u64;

@@ -146,6 +146,15 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
             format!("{line}\n")
         });
     }
+    if rows.iter().any(|r| r.emulated) {
+        let line = "EMULATED: this run was measured under emulation (qemu-user); its timings say \
+                    nothing about any hardware, only that the engines run correctly here.";
+        out.push_str(&if markdown {
+            format!("{line}\n\n")
+        } else {
+            format!("{line}\n")
+        });
+    }
     if !has_published {
         let line = format!("The thread published no {arch} table: measured figures only.");
         out.push_str(&if markdown {

@@ -79,6 +79,10 @@ pub struct Row {
     pub counter_source: CounterSource,
     /// The verdict every call gave.
     pub result: Option<u32>,
+    /// Measured under emulation (qemu-user): the times say nothing about
+    /// hardware. Files written before this column existed read as false.
+    #[serde(default)]
+    pub emulated: bool,
 }
 
 /// The paths a run's files are written to.
@@ -200,6 +204,7 @@ pub(crate) mod tests {
             cache_misses: None,
             counter_source: CounterSource::Simulated,
             result: Some(65535),
+            emulated: false,
         }
     }
 
@@ -212,13 +217,14 @@ pub(crate) mod tests {
                 ns_per_call: None,
                 counter_source: CounterSource::None,
                 result: None,
+                emulated: true,
                 ..sample_row()
             },
         ];
         let csv = to_csv(&rows).unwrap();
         let text = String::from_utf8(csv.clone()).unwrap();
         assert!(text.starts_with(
-            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result\n"
+            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result,emulated\n"
         ));
         assert_eq!(from_csv(&csv, "x.csv").unwrap(), rows);
         let json = serde_json::to_vec(&rows).unwrap();
@@ -228,7 +234,7 @@ pub(crate) mod tests {
     #[test]
     fn bad_csv_names_the_line() {
         let mut csv = to_csv(&[sample_row()]).unwrap();
-        csv.extend_from_slice(b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0\n");
+        csv.extend_from_slice(b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false\n");
         let err = from_csv(&csv, "runs.csv").unwrap_err().to_string();
         assert!(err.starts_with("runs.csv:3: column skbs: "), "{err}");
     }

@@ -352,9 +352,10 @@ fn group(entries: Vec<Entry>) -> anyhow::Result<Vec<Run>> {
                 let run = Run {
                     id: row.run_id.clone(),
                     published: row.source.starts_with("published"),
-                    emulated: [&row.arch, &row.os, &row.cpu_model, &row.source]
-                        .iter()
-                        .any(|s| s.to_ascii_lowercase().contains("emulated")),
+                    emulated: row.emulated
+                        || [&row.arch, &row.os, &row.cpu_model, &row.source]
+                            .iter()
+                            .any(|s| s.to_ascii_lowercase().contains("emulated")),
                     rows: vec![row.clone()],
                 };
                 runs.push((entry, run));
@@ -506,6 +507,7 @@ mod tests {
             cache_misses: None,
             counter_source: CounterSource::None,
             result: None,
+            emulated: false,
         }
     }
 

@@ -21,7 +21,7 @@ pub fn bpflab(args: &[&str]) -> Run {
         status,
         stdout,
         stderr,
-    } = Command::new(env!("CARGO_BIN_EXE_bpflab"))
+    } = command()
         .args(args)
         .output()
         .expect("the bpflab binary runs");
@@ -30,6 +30,29 @@ pub fn bpflab(args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     }
+}
+
+/// A command that starts the built binary; for an arm32 build on another
+/// machine through the runner cargo uses (qemu-arm, see scripts/cross-test).
+pub fn command() -> Command {
+    let bin = env!("CARGO_BIN_EXE_bpflab");
+    let runner = std::env::var("CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUNNER")
+        .ok()
+        .filter(|_| cfg!(target_arch = "arm"));
+    match runner.as_deref().map(str::split_whitespace) {
+        Some(mut words) => {
+            let mut cmd = Command::new(words.next().unwrap_or("qemu-arm"));
+            cmd.args(words).arg(bin);
+            cmd
+        }
+        None => Command::new(bin),
+    }
+}
+
+/// Whether the cross-test script says this run is emulated (arm32 under
+/// qemu-arm): then results must say so.
+pub fn expect_emulation() -> bool {
+    std::env::var("BPFLAB_EXPECT_EMULATION").is_ok_and(|v| v == "1")
 }
 
 /// Asserts a clean user error: exit 2, nothing on stdout, one line on
