@@ -1,6 +1,7 @@
-//! `bpflab dump`: a program in `tcpdump -d` form, and for engines that
-//! convert it, the classic and eBPF programs side by side with the map from
-//! each classic pc to its first eBPF pc.
+//! `bpflab dump`: a program in `tcpdump -d` form; for engines that convert
+//! it, the classic and eBPF programs side by side with the map from each
+//! classic pc to its first eBPF pc; for the JITs, the native code
+//! disassembled with each classic or eBPF instruction's address marked.
 
 use crate::input;
 use bpflab_engines::Filter;
@@ -18,7 +19,8 @@ pub struct DumpArgs {
     /// The program file's format, when not detected (dd, ddd, comma, bin).
     #[arg(long, value_name = "FMT")]
     format: Option<Format>,
-    /// Show what this engine runs (ext and ext-switch: the conversion).
+    /// Show what this engine runs (ext, ext-switch: the conversion; old-jit,
+    /// ext-jit: the native code).
     #[arg(long, default_value = "old", value_name = "NAME")]
     engine: String,
 }
@@ -28,11 +30,68 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<()> {
     let engine = input::engine(&args.engine)?;
     let program = input::load_program(&args.prog, args.format)?;
     let filter = Filter::attach(program, engine)?;
-    match filter.converted() {
-        Some(converted) => print!("{}", side_by_side(filter.original(), converted)),
-        None => print!("{}", classic::listing(filter.original().insns())),
+    let original = filter.original();
+    match (filter.native_code(), filter.converted()) {
+        (Some((code, offsets)), converted) => {
+            // Each marked instruction: the eBPF one for ext-jit, else classic.
+            let labels: Vec<String> = match converted {
+                Some(c) => c
+                    .insns
+                    .iter()
+                    .enumerate()
+                    .map(|(pc, i)| format!("{pc:4}: {i}"))
+                    .collect(),
+                None => original
+                    .insns()
+                    .iter()
+                    .enumerate()
+                    .map(|(pc, i)| format!("({pc:03}) {}", i.disasm(pc).replace('\t', " ")))
+                    .collect(),
+            };
+            print!("{}", native::listing(code, offsets, &labels)?);
+        }
+        (None, Some(converted)) => print!("{}", side_by_side(original, converted)),
+        (None, None) => print!("{}", classic::listing(original.insns())),
     }
     Ok(())
+}
+
+/// Native code listings (only x86_64 has JITs).
+mod native {
+    /// The code disassembled, each instruction's first byte marked with its
+    /// label (`offsets[i]` is where instruction `i` starts).
+    #[cfg(target_arch = "x86_64")]
+    pub fn listing(code: &[u8], offsets: &[usize], labels: &[String]) -> anyhow::Result<String> {
+        use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter};
+        let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
+        let mut formatter = IntelFormatter::new();
+        let mut insn = Instruction::default();
+        let mut text = String::new();
+        let mut out = format!("{} bytes of x86_64 code\n", code.len());
+        while decoder.can_decode() {
+            decoder.decode_out(&mut insn);
+            let at = insn.ip() as usize;
+            for (i, label) in labels.iter().enumerate() {
+                if offsets.get(i) == Some(&at) {
+                    out.push_str(&format!("                                  ; {label}\n"));
+                }
+            }
+            text.clear();
+            formatter.format(&insn, &mut text);
+            let bytes: Vec<String> = code[at..at + insn.len()]
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            out.push_str(&format!("  {at:04x}: {:<24} {text}\n", bytes.join(" ")));
+        }
+        Ok(out)
+    }
+
+    /// No JIT runs here, so there is no native code to show.
+    #[cfg(not(target_arch = "x86_64"))]
+    pub fn listing(_code: &[u8], _offsets: &[usize], _labels: &[String]) -> anyhow::Result<String> {
+        anyhow::bail!("no disassembler for this architecture")
+    }
 }
 
 /// Width of the classic column.

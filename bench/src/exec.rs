@@ -27,7 +27,7 @@ pub struct ExecArgs {
     meta: Vec<String>,
     /// Pad each packet with zeros, or cut it, to N bytes.
     #[arg(long, value_name = "N")]
-    len: Option<usize>,
+    len: Option<u64>,
     /// A packet in hex (repeat for several packets).
     #[arg(long, required = true, value_name = "HEX")]
     hex: Vec<String>,

@@ -90,11 +90,11 @@ pub fn parse_hex(hex: &str, which: &str) -> anyhow::Result<Vec<u8>> {
 }
 
 /// The packet length `--len` asks for, refused when absurd.
-pub fn check_len(len: usize) -> anyhow::Result<usize> {
-    if len > MAX_PACKET_BYTES {
-        bail!("--len {len} is too large (at most {MAX_PACKET_BYTES} bytes)");
+pub fn check_len(len: u64) -> anyhow::Result<usize> {
+    match usize::try_from(len) {
+        Ok(n) if n <= MAX_PACKET_BYTES => Ok(n),
+        _ => bail!("--len {len} is too large (at most {MAX_PACKET_BYTES} bytes)"),
     }
-    Ok(len)
 }
 
 /// The `--meta` keys and the range of each value.

@@ -29,14 +29,23 @@ fn thread_programs_on_the_thread_packet_at_each_length() {
             [(10, 0), (30, 0), (38, 0), (60, 65535), (100, 65535)],
         ),
     ];
-    for (name, rows) in table {
-        for (len, want) in rows {
-            let len = len.to_string();
-            let out = exec_lines(
-                &scenario_program(name),
-                &["--len", &len, "--hex", THREAD_PACKET_HEX],
-            );
-            assert_eq!(out, [want.to_string()], "{name} len {len}");
+    for engine in bpflab_engines::Engine::available() {
+        for (name, rows) in table {
+            for (len, want) in rows {
+                let len = len.to_string();
+                let out = exec_lines(
+                    &scenario_program(name),
+                    &[
+                        "--engine",
+                        engine.name(),
+                        "--len",
+                        &len,
+                        "--hex",
+                        THREAD_PACKET_HEX,
+                    ],
+                );
+                assert_eq!(out, [want.to_string()], "{engine} {name} len {len}");
+            }
         }
     }
 }
@@ -206,6 +215,44 @@ fn dump_shows_the_conversion_side_by_side() {
         assert!(lines[msh + 6].starts_with("(018) ldh      [x + 14]"));
         assert!(run.stdout.contains("24 classic -> 35 eBPF instructions"));
         assert!(run.stdout.contains("0->3 1->4 2->5"));
+    }
+}
+
+#[test]
+fn dump_marks_each_instruction_in_the_native_code() {
+    let prog = scenario_program("fprog1");
+    let prog = prog.to_str().unwrap();
+    for (engine, first, later) in [
+        (
+            "old-jit",
+            "; (000) ldh      [12]",
+            "; (017) ldxb     4*([14]&0xf)",
+        ),
+        (
+            "ext-jit",
+            ";    0: w0 ^= w0",
+            ";   27: r0 = *(u16 *)skb[r7 + 14]",
+        ),
+    ] {
+        let run = bpflab(&["dump", "--prog", prog, "--engine", engine]);
+        if !cfg!(target_arch = "x86_64") {
+            assert_user_error(&run, "not available");
+            continue;
+        }
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stdout.contains("bytes of x86_64 code"),
+            "{}",
+            run.stdout
+        );
+        let at = |needle: &str| {
+            run.stdout
+                .find(needle)
+                .unwrap_or_else(|| panic!("{engine}: no `{needle}` in {}", run.stdout))
+        };
+        assert!(at(first) < at(later));
+        // Every marker is followed by the instruction at its address.
+        assert!(run.stdout.contains("  0000: "));
     }
 }
 

@@ -21,9 +21,6 @@ pub enum Engine {
     ExtSwitch,
 }
 
-/// Why the JIT engines cannot run yet.
-const NO_JIT: &str = "not available: the JITs are not built yet (issue 4)";
-
 impl Engine {
     /// Every engine bpflab knows, available here or not.
     pub const ALL: &'static [Engine] = &[
@@ -51,11 +48,15 @@ impl Engine {
             Engine::Old => {
                 "classic interpreter as in Linux before 3.15 (sk_run_filter): one switch, jt/jf jumps"
             }
-            Engine::OldJit => "classic BPF compiled to native code, as the 2014 classic JITs",
+            Engine::OldJit => {
+                "classic BPF compiled straight to native code (x86_64), as the 2014 classic JIT"
+            }
             Engine::Ext => {
                 "converted to eBPF (5.x rules), threaded interpreter: one dispatch jump per handler"
             }
-            Engine::ExtJit => "converted to eBPF, compiled to native code by the eBPF JIT",
+            Engine::ExtJit => {
+                "converted to eBPF, compiled to native code (x86_64), registers mapped one to one"
+            }
             Engine::ExtSwitch => {
                 "converted to eBPF (5.x rules), plain loop-and-match interpreter: one dispatch jump"
             }
@@ -67,7 +68,7 @@ impl Engine {
     pub fn availability(self) -> Result<(), &'static str> {
         match self {
             Engine::Old | Engine::Ext | Engine::ExtSwitch => Ok(()),
-            Engine::OldJit | Engine::ExtJit => Err(NO_JIT),
+            Engine::OldJit | Engine::ExtJit => crate::jit::availability(),
         }
     }
 
@@ -204,9 +205,15 @@ mod tests {
     }
 
     #[test]
-    fn jits_are_not_available_yet() {
+    fn jits_only_where_there_is_one() {
         let available: Vec<Engine> = Engine::available().collect();
-        assert_eq!(available, [Engine::Old, Engine::Ext, Engine::ExtSwitch]);
-        assert!(Engine::ExtJit.availability().is_err());
+        if cfg!(target_arch = "x86_64") {
+            assert_eq!(available, Engine::ALL);
+        } else {
+            assert_eq!(available, [Engine::Old, Engine::Ext, Engine::ExtSwitch]);
+            for jit in [Engine::OldJit, Engine::ExtJit] {
+                assert_eq!(jit.availability(), Err("no JIT for this architecture yet"));
+            }
+        }
     }
 }

@@ -10,6 +10,7 @@ use crate::ebpf::{
     ConvertError, Converted, DecodeError, ExtInterpreter, ExtSwitchInterpreter, convert,
 };
 use crate::engine::Engine;
+use crate::jit::{ClassicJit, EbpfJit, JitError};
 use thiserror::Error;
 
 /// Why a program could not be attached to an engine.
@@ -39,6 +40,14 @@ pub enum AttachError {
         /// What went wrong.
         error: DecodeError,
     },
+    /// The JIT could not compile the program (it never runs it wrong).
+    #[error("engine {engine}: the JIT refused the program: {error}")]
+    Jit {
+        /// The engine asked for.
+        engine: Engine,
+        /// What went wrong.
+        error: JitError,
+    },
 }
 
 /// The engine-specific form of a program, prepared once at attach time.
@@ -47,6 +56,8 @@ enum Prepared {
     Old(OldInterpreter),
     Ext(ExtInterpreter),
     ExtSwitch(ExtSwitchInterpreter),
+    OldJit(ClassicJit),
+    ExtJit(EbpfJit),
 }
 
 /// A checked program attached to one engine, ready to run on skbs.
@@ -74,6 +85,7 @@ impl Filter {
             None
         };
         let decode_error = |error| AttachError::Decode { engine, error };
+        let jit_error = |error| AttachError::Jit { engine, error };
         let prepared = match (engine, &converted) {
             (Engine::Ext, Some(c)) => {
                 Prepared::Ext(ExtInterpreter::new(&c.insns).map_err(decode_error)?)
@@ -81,7 +93,11 @@ impl Filter {
             (Engine::ExtSwitch, Some(c)) => {
                 Prepared::ExtSwitch(ExtSwitchInterpreter::new(&c.insns).map_err(decode_error)?)
             }
+            (Engine::ExtJit, Some(c)) => Prepared::ExtJit(EbpfJit::compile(c).map_err(jit_error)?),
             (Engine::Old, _) => Prepared::Old(OldInterpreter::new(&program)),
+            (Engine::OldJit, _) => {
+                Prepared::OldJit(ClassicJit::compile(&program).map_err(jit_error)?)
+            }
             // Unavailable engines were refused above.
             _ => {
                 return Err(AttachError::Unavailable {
@@ -105,6 +121,8 @@ impl Filter {
             Prepared::Old(interp) => interp.run(skb),
             Prepared::Ext(interp) => interp.run(skb),
             Prepared::ExtSwitch(interp) => interp.run(skb),
+            Prepared::OldJit(jit) => jit.run(skb),
+            Prepared::ExtJit(jit) => jit.run(skb),
         }
     }
 
@@ -116,6 +134,16 @@ impl Filter {
     /// The classic program exactly as attached, whatever the engine.
     pub fn original(&self) -> &Program {
         &self.original
+    }
+
+    /// The native code and where each instruction starts in it (classic
+    /// instructions for old-jit, eBPF ones for ext-jit), for JIT engines.
+    pub fn native_code(&self) -> Option<(&[u8], &[usize])> {
+        match &self.prepared {
+            Prepared::OldJit(jit) => Some((jit.code(), jit.insn_offsets())),
+            Prepared::ExtJit(jit) => Some((jit.code(), jit.insn_offsets())),
+            _ => None,
+        }
     }
 
     /// The program converted to eBPF, for engines that run it converted.

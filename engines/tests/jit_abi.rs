@@ -66,6 +66,9 @@ mod x86_64 {
         (ret as u32, [rbx_after, r12, r13, r14, r15])
     }
 
+    /// A compiled filter's `run`.
+    type Runner = Box<dyn Fn(&Skb) -> u32>;
+
     fn skbs() -> Vec<Skb> {
         [0, 1, 13, 14, 20, 38, 60, 114]
             .into_iter()
@@ -90,7 +93,7 @@ mod x86_64 {
             ])
             .expect("valid"),
         );
-        let mut jits: Vec<(String, Box<dyn Fn(&Skb) -> u32>, *const u8)> = Vec::new();
+        let mut jits: Vec<(String, Runner, *const u8)> = Vec::new();
         for p in &classics {
             let c = ClassicJit::compile(p).expect("compiles");
             let e = EbpfJit::compile(&convert(p).expect("converts")).expect("compiles");

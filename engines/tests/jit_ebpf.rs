@@ -299,7 +299,11 @@ fn programs_the_jit_must_refuse() {
             reason: Reject::NotAPointer(R2)
         }
     ));
-    let imm64 = [Insn::new(0x18, R0, 0, 0, 1), Insn::new(0, 0, 0, 0, 0), Insn::exit()];
+    let imm64 = [
+        Insn::new(0x18, R0, 0, 0, 1),
+        Insn::new(0, 0, 0, 0, 0),
+        Insn::exit(),
+    ];
     let e = refused(&imm64);
     assert!(matches!(e, JitError::Unsupported { pc: 0, .. }), "{e}");
     assert!(e.to_string().contains("instruction 0"));

@@ -107,7 +107,11 @@ fn every_alu_operation_in_k_and_x_form() {
             assert_eq!(ran.is_none(), invalid, "op {o:#x} k {k:#x}");
         }
     }
-    let prog = vec![ld_w(0), Insn::stmt(code::NEG, 0), Insn::stmt(code::RET_A, 0)];
+    let prog = vec![
+        ld_w(0),
+        Insn::stmt(code::NEG, 0),
+        Insn::stmt(code::RET_A, 0),
+    ];
     run_all(prog, &pairs, &|| "neg".into()).expect("valid");
 }
 
@@ -144,11 +148,9 @@ fn division_and_modulo_by_x_zero_return_zero() {
             Insn::stmt(code::alu_x(o), 0),
             Insn::stmt(code::RET_K, 0xfeed),
         ];
-        let got = run_all(
-            prog,
-            &[ax(100, 0), ax(100, 7), ax(0, 0)],
-            &|| format!("{o:#x} by x"),
-        )
+        let got = run_all(prog, &[ax(100, 0), ax(100, 7), ax(0, 0)], &|| {
+            format!("{o:#x} by x")
+        })
         .expect("valid");
         assert_eq!(got, [0, 0xfeed, 0]);
     }
@@ -181,8 +183,7 @@ fn every_jump_in_k_and_x_form() {
             for k in VALUES {
                 let mut prog = vec![ld_w(0), Insn::jump(class::JMP | o | src::K, k, jt, jf)];
                 prog.extend(tail);
-                run_all(prog, &pairs, &|| format!("jmp_k {o:#x} {k:#x} {jt}/{jf}"))
-                    .expect("valid");
+                run_all(prog, &pairs, &|| format!("jmp_k {o:#x} {k:#x} {jt}/{jf}")).expect("valid");
             }
         }
     }
@@ -219,10 +220,19 @@ fn loads_of_every_size_at_every_boundary() {
     if !jit_available() {
         return;
     }
-    let skbs: Vec<Skb> = (0..=12).chain([40, 255, 256]).map(|n| Skb::from_frame(pat(n))).collect();
+    let skbs: Vec<Skb> = (0..=12)
+        .chain([40, 255, 256])
+        .map(|n| Skb::from_frame(pat(n)))
+        .collect();
     let ks: Vec<u32> = (0..=14)
         .chain([250, 251, 252, 253, 254, 255, 256, 257])
-        .chain([0x7fff_fff9, 0x7fff_fffb, 0x7fff_fffc, 0x7fff_fffd, 0x7fff_ffff])
+        .chain([
+            0x7fff_fff9,
+            0x7fff_fffb,
+            0x7fff_fffc,
+            0x7fff_fffd,
+            0x7fff_ffff,
+        ])
         .chain([0x8000_0000, 0xffff_fffc, 0xffff_ffff])
         .collect();
     for sz in [size::W, size::H, size::B] {
@@ -233,14 +243,21 @@ fn loads_of_every_size_at_every_boundary() {
             ];
             // k in the ancillary window is a (refused or field) load: skip.
             run_all(abs, &skbs, &|| format!("ld{sz:#x} [{k:#x}]"));
-            for xv in [0u32, 1, 3, 0xffff_ffff, 0xffff_fffe, 0x8000_0000, 0x7fff_ffff] {
+            for xv in [
+                0u32,
+                1,
+                3,
+                0xffff_ffff,
+                0xffff_fffe,
+                0x8000_0000,
+                0x7fff_ffff,
+            ] {
                 let ind = vec![
                     Insn::stmt(code::LDX_IMM, xv),
                     Insn::stmt(class::LD | sz | mode::IND, k),
                     Insn::stmt(code::RET_A, 0),
                 ];
-                run_all(ind, &skbs, &|| format!("ld{sz:#x} [x={xv:#x} + {k:#x}]"))
-                    .expect("valid");
+                run_all(ind, &skbs, &|| format!("ld{sz:#x} [x={xv:#x} + {k:#x}]")).expect("valid");
             }
         }
     }
@@ -283,7 +300,11 @@ fn negative_offsets_in_the_header_windows() {
             ks.push(base.wrapping_add(d) as u32);
         }
     }
-    ks.extend([(skf::LL_OFF - 1) as u32, (skf::AD_OFF - 1) as u32, -1i32 as u32]);
+    ks.extend([
+        (skf::LL_OFF - 1) as u32,
+        (skf::AD_OFF - 1) as u32,
+        -1i32 as u32,
+    ]);
     for sz in [size::W, size::H, size::B] {
         for &k in &ks {
             let abs = vec![
@@ -361,15 +382,24 @@ fn every_ancillary_field_with_and_without_a_device() {
     let mut compiled = 0;
     for field in fields {
         for sz in [size::W, size::H, size::B] {
-            for (a, x) in [(4u32, 1u32), (4, 3), (16, 6), (16, 5), (0, 0), (0xffff_fff0, 2)] {
+            for (a, x) in [
+                (4u32, 1u32),
+                (4, 3),
+                (16, 6),
+                (16, 5),
+                (0, 0),
+                (0xffff_fff0, 2),
+            ] {
                 let prog = vec![
                     Insn::stmt(code::LDX_IMM, x),
                     Insn::stmt(code::LD_IMM, a),
                     Insn::stmt(class::LD | sz | mode::ABS, (skf::AD_OFF as u32) + field),
                     Insn::stmt(code::RET_A, 0),
                 ];
-                if run_all(prog, &skbs, &|| format!("ancillary {field} size {sz:#x} a {a} x {x}"))
-                    .is_some()
+                if run_all(prog, &skbs, &|| {
+                    format!("ancillary {field} size {sz:#x} a {a} x {x}")
+                })
+                .is_some()
                 {
                     compiled += 1;
                 }

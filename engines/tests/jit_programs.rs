@@ -60,8 +60,14 @@ fn thread_programs_give_the_documented_results() {
         return;
     }
     let expect = [
-        (FPROG1, [(10, 0), (30, 0), (38, 65535), (60, 65535), (100, 65535)]),
-        (FPROG2, [(10, 0), (30, 0), (38, 0), (60, 65535), (100, 65535)]),
+        (
+            FPROG1,
+            [(10, 0), (30, 0), (38, 65535), (60, 65535), (100, 65535)],
+        ),
+        (
+            FPROG2,
+            [(10, 0), (30, 0), (38, 0), (60, 65535), (100, 65535)],
+        ),
     ];
     for (text, runs) in expect {
         let trio = Trio::new(&program(text));
@@ -71,6 +77,14 @@ fn thread_programs_give_the_documented_results() {
             assert_eq!(got, want, "{len} bytes");
         }
     }
+}
+
+fn shareable<T: Send + Sync + Clone + std::fmt::Debug>() {}
+
+#[test]
+fn jit_types_can_live_in_a_filter() {
+    shareable::<bpflab_engines::jit::ClassicJit>();
+    shareable::<bpflab_engines::jit::EbpfJit>();
 }
 
 #[test]

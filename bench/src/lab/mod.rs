@@ -38,8 +38,8 @@ pub struct LabArgs {
     #[arg(long, value_delimiter = ',', value_name = "M,N")]
     modes: Vec<String>,
     /// Distinct skbs in miss mode (hit mode visits one skb as many times).
-    #[arg(long, default_value_t = DEFAULT_MISS_SKBS, value_name = "N")]
-    skbs: usize,
+    #[arg(long, default_value_t = DEFAULT_MISS_SKBS as u64, value_name = "N")]
+    skbs: u64,
     /// Folder for the run's CSV and JSON.
     #[arg(long, default_value = "results", value_name = "DIR")]
     out: PathBuf,
@@ -66,7 +66,7 @@ impl Default for LabArgs {
             engines: Vec::new(),
             programs: Vec::new(),
             modes: Vec::new(),
-            skbs: DEFAULT_MISS_SKBS,
+            skbs: DEFAULT_MISS_SKBS as u64,
             out: PathBuf::from("results"),
             plots: PathBuf::from("plots"),
             quiet: false,
@@ -144,9 +144,10 @@ fn plan(args: &LabArgs, machine: &Machine) -> anyhow::Result<Plan> {
     if args.skbs == 0 {
         bail!("--skbs 0: a scenario needs at least one skb");
     }
-    if args.skbs > MAX_COUNT {
-        bail!("--skbs {}: at most {MAX_COUNT}", args.skbs);
-    }
+    let skbs = match usize::try_from(args.skbs) {
+        Ok(n) if n <= MAX_COUNT => n,
+        _ => bail!("--skbs {}: at most {MAX_COUNT}", args.skbs),
+    };
     if args.simulate && !simulate::available() {
         bail!("--simulate needs valgrind, which is not installed here");
     }
@@ -159,7 +160,7 @@ fn plan(args: &LabArgs, machine: &Machine) -> anyhow::Result<Plan> {
         engines,
         programs,
         modes,
-        skbs: args.skbs,
+        skbs,
     })
 }
 

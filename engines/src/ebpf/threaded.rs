@@ -71,7 +71,11 @@ impl Technique {
 /// The technique `ext` uses in this build.
 pub const TECHNIQUE: Technique = if cfg!(debug_assertions) {
     Technique::HandlerLoop
-} else if cfg!(any(target_arch = "x86_64", target_arch = "x86", target_arch = "arm")) {
+} else if cfg!(any(
+    target_arch = "x86_64",
+    target_arch = "x86",
+    target_arch = "arm"
+)) {
     Technique::TailCalls
 } else {
     Technique::MatchLoop

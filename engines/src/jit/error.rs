@@ -82,11 +82,17 @@ impl fmt::Display for Reject {
             Reject::Uninitialized(r) => write!(f, "reads r{r} where it may not be written"),
             Reject::PointerAsNumber(r) => write!(f, "uses pointer r{r} as a number"),
             Reject::NotAPointer(r) => {
-                write!(f, "accesses memory through r{r}, which is not the context or the frame")
+                write!(
+                    f,
+                    "accesses memory through r{r}, which is not the context or the frame"
+                )
             }
             Reject::ContextOffset(o) => write!(f, "context offset {o} is not a 32-bit field"),
             Reject::StackOffset(o) => {
-                write!(f, "stack offset {o} is outside the frame or not 4-byte aligned")
+                write!(
+                    f,
+                    "stack offset {o} is outside the frame or not 4-byte aligned"
+                )
             }
             Reject::UninitializedStack(o) => {
                 write!(f, "reads the stack at r10{o:+} where it may not be written")

@@ -39,3 +39,32 @@ pub fn availability() -> Result<(), &'static str> {
         Err(UNAVAILABLE)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn availability_follows_the_target() {
+        assert_eq!(availability().is_ok(), cfg!(target_arch = "x86_64"));
+        if let Err(why) = availability() {
+            assert_eq!(why, UNAVAILABLE);
+            assert_eq!(JitError::Unavailable.to_string(), UNAVAILABLE);
+        }
+    }
+
+    #[cfg(not(target_arch = "x86_64"))]
+    #[test]
+    fn compiling_says_unavailable() {
+        let program = crate::classic::check(vec![crate::classic::Insn::stmt(0x06, 1)])
+            .expect("ret #1 is valid");
+        assert_eq!(
+            ClassicJit::compile(&program).err(),
+            Some(JitError::Unavailable)
+        );
+        assert_eq!(
+            EbpfJit::compile_insns(&[]).err(),
+            Some(JitError::Unavailable)
+        );
+    }
+}

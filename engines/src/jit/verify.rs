@@ -471,7 +471,10 @@ mod tests {
             JitError::Unsupported { pc: 2, .. }
         ));
         assert!(matches!(
-            rejected(vec![Insn::ldx_mem(crate::ebpf::insn::size::DW, R0, R6, 0), Insn::exit()]),
+            rejected(vec![
+                Insn::ldx_mem(crate::ebpf::insn::size::DW, R0, R6, 0),
+                Insn::exit()
+            ]),
             JitError::Unsupported { pc: 2, .. }
         ));
         assert_eq!(verify(&[]), Err(reject(0, Reject::FallsOffEnd)));

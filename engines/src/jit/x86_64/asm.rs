@@ -266,12 +266,7 @@ impl Code {
             Some(Reg::Rsp) if m.base != Reg::Rsp => (Reg::Rsp, Some(m.base)),
             other => (m.base, other),
         };
-        self.rex(
-            w,
-            reg >= 8,
-            index.is_some_and(Reg::ext),
-            base.ext(),
-        );
+        self.rex(w, reg >= 8, index.is_some_and(Reg::ext), base.ext());
         self.buf.extend_from_slice(opcode);
         // mod = 00 with base rbp/r13 means "disp32, no base": use disp8 0.
         let md = if m.disp == 0 && base.low() != 5 {

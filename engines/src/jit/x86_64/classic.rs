@@ -179,22 +179,33 @@ impl Plan {
         Ok(offsets)
     }
 
+    /// Registers pushed by the prologue, rbp included.
+    fn pushes(&self) -> i32 {
+        1 + i32::from(self.x)
+    }
+
+    /// Bytes reserved below rbp: M\[0..15\], the skb slot, alignment.
+    fn frame(&self) -> i32 {
+        let frame = match (self.mem, self.skb) {
+            (true, _) => 72,
+            (false, true) => 8,
+            (false, false) => return 0,
+        };
+        // Entry rsp is 8 off 16-byte alignment; each push moves it by 8.
+        if (8 + 8 * self.pushes() + frame) % 16 == 0 {
+            frame
+        } else {
+            frame + 8
+        }
+    }
+
     fn prologue(&self, e: &mut Emitter) {
         if self.x {
             e.push(X);
         }
         e.push(Reg::Rbp);
         e.mov_rr(W64, Reg::Rbp, Reg::Rsp);
-        let mut frame = match (self.mem, self.skb) {
-            (true, _) => 72,
-            (false, true) => 8,
-            (false, false) => 0,
-        };
-        // Entry rsp is 8 off 16-byte alignment; each push moves it by 8.
-        let pushes = 1 + i32::from(self.x);
-        if frame > 0 && (8 + 8 * pushes + frame) % 16 != 0 {
-            frame += 8;
-        }
+        let frame = self.frame();
         if frame > 0 {
             e.alu_ri(Alu::Sub, W64, Reg::Rsp, frame);
         }
@@ -457,4 +468,50 @@ fn alu_op(o: u16) -> Option<Alu> {
         op::XOR => Alu::Xor,
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::classic::check;
+
+    fn compile(insns: Vec<Insn>) -> ClassicJit {
+        let program = check(insns).expect("valid");
+        ClassicJit::compile(&program).expect("compiles")
+    }
+
+    #[test]
+    fn x_is_saved_only_when_used() {
+        let without_x = compile(vec![Insn::stmt(code::RET_K, 1)]);
+        assert_eq!(without_x.code()[0], 0x55, "push rbp first");
+        let with_x = compile(vec![Insn::stmt(code::TAX, 0), Insn::stmt(code::RET_A, 0)]);
+        assert_eq!(with_x.code()[..2], [0x53, 0x55], "push rbx; push rbp");
+    }
+
+    #[test]
+    fn frames_keep_the_stack_aligned() {
+        let shapes = [
+            vec![Insn::stmt(code::RET_K, 1)],
+            vec![Insn::stmt(code::LD_B_ABS, 1), Insn::stmt(code::RET_A, 0)],
+            vec![
+                Insn::stmt(code::LDX_B_MSH, 1),
+                Insn::stmt(code::ST, 0),
+                Insn::stmt(code::RET_A, 0),
+            ],
+            vec![Insn::stmt(code::ST, 0), Insn::stmt(code::RET_A, 0)],
+        ];
+        for insns in shapes {
+            let plan = Plan::of(&insns);
+            let frame = plan.frame();
+            assert!(
+                frame == 0 || (8 + 8 * plan.pushes() + frame) % 16 == 0,
+                "{plan:?}"
+            );
+            assert_eq!(frame == 0, !plan.mem && !plan.skb, "{plan:?}");
+            assert!(
+                !plan.mem || frame >= 72,
+                "M[] and the skb slot fit: {plan:?}"
+            );
+        }
+    }
 }

@@ -20,10 +20,10 @@
 //! the callee-saved registers of the registers that are read, then `push
 //! rbp; mov rbp, rsp`, so R10 = rbp with the 512-byte eBPF stack right
 //! below it and the skb pointer's slot below that; rsp stays 16-byte
-//! aligned. `exit` is inlined (`leave`, pops, `ret`). DIV/MOD follow eBPF (by 0: DIV gives 0,
-//! MOD keeps dst), calls and packet loads preserve R1-R5 (as the
-//! interpreters do), and only programs [`verify`](crate::jit::verify)
-//! accepts are compiled.
+//! aligned. `exit` is inlined (`leave`, pops, `ret`). DIV/MOD follow eBPF
+//! (by 0: DIV gives 0, MOD keeps dst), calls and packet loads preserve
+//! R1-R5 (as the interpreters do), and only programs
+//! [`verify`](crate::jit::verify) accepts are compiled.
 
 use super::asm::{Alu, Cond, Mem, Reg, Shift, Width};
 use super::emit::{Emitter, Label, assemble};
@@ -37,7 +37,7 @@ use crate::skb::Skb;
 use std::fmt;
 use std::sync::Arc;
 
-/// The x86_64 register of each eBPF register.
+/// The x86_64 register of each eBPF register (the reference's §6).
 const MAP: [Reg; reg::COUNT] = [
     Reg::Rax,
     Reg::Rdi,
@@ -50,14 +50,6 @@ const MAP: [Reg; reg::COUNT] = [
     Reg::R14,
     Reg::R15,
     Reg::Rbp,
-];
-
-/// The callee-saved registers R6-R9 live in.
-const CALLEE_SAVED: [(u8, Reg); 4] = [
-    (reg::R6, Reg::Rbx),
-    (reg::R7, Reg::R13),
-    (reg::R8, Reg::R14),
-    (reg::R9, Reg::R15),
 ];
 
 /// The x86_64 register of eBPF register `r` (checked by the verifier).
@@ -143,16 +135,17 @@ struct Plan {
 impl Plan {
     fn of(insns: &[Insn]) -> Plan {
         let read = registers_read(insns);
+        let calls = insns.iter().any(|i| i.code == class::JMP | op::CALL);
         let mentions = |r: u8| insns.iter().any(|i| i.dst == r || i.src == r);
-        let saved: Vec<Reg> = CALLEE_SAVED
-            .iter()
-            .filter(|(r, _)| read[usize::from(*r)])
-            .map(|&(_, x86)| x86)
+        // R6-R9 live in callee-saved registers: save those that are read.
+        let saved: Vec<Reg> = (reg::R6..=reg::R9)
+            .filter(|&r| read[usize::from(r)])
+            .map(x)
             .collect();
-        let packet = insns
-            .iter()
-            .any(|i| i.class() == class::LD && matches!(i.code & mode::MASK, mode::ABS | mode::IND));
-        let skb = packet || insns.iter().any(|i| i.code == class::JMP | op::CALL);
+        let packet = insns.iter().any(|i| {
+            i.class() == class::LD && matches!(i.code & mode::MASK, mode::ABS | mode::IND)
+        });
+        let skb = packet || calls;
         let stack = if mentions(reg::R10) {
             STACK_BYTES as i32
         } else {
@@ -240,7 +233,9 @@ impl Plan {
             return Ok(());
         }
         match insn.class() {
-            class::ALU => alu(e, Width::W32, insn, dst, s).ok_or(unsupported("this ALU operation"))?,
+            class::ALU => {
+                alu(e, Width::W32, insn, dst, s).ok_or(unsupported("this ALU operation"))?
+            }
             class::ALU64 => {
                 alu(e, Width::W64, insn, dst, s).ok_or(unsupported("this ALU operation"))?
             }
@@ -464,11 +459,7 @@ fn divide(e: &mut Emitter, w: Width, modulo: bool, dst: Reg, src: Option<Reg>, i
     }
     e.zero_div_high();
     e.div(w, TMP);
-    e.mov_rr(
-        Width::W64,
-        TMP,
-        if modulo { Reg::Rdx } else { Reg::Rax },
-    );
+    e.mov_rr(Width::W64, TMP, if modulo { Reg::Rdx } else { Reg::Rax });
     if dst != Reg::Rdx {
         e.pop(Reg::Rdx);
     }
@@ -511,4 +502,53 @@ fn jump(e: &mut Emitter, o: u8, insn: Insn, dst: Reg, s: Reg, to: Label) -> Opti
     }
     e.jcc(cond, to);
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PUSH_RBX: u8 = 0x53;
+    const PUSH_RBP: u8 = 0x55;
+
+    #[test]
+    fn registers_never_read_cost_nothing() {
+        let unread = [
+            Insn::alu64_reg(op::MOV, reg::R6, reg::R1),
+            Insn::ldx_mem(size::W, reg::R8, reg::R1, 0),
+            Insn::alu32_imm(op::MOV, reg::R0, 1),
+            Insn::exit(),
+        ];
+        let jit = EbpfJit::compile_insns(&unread).expect("compiles");
+        assert_eq!(jit.code()[0], PUSH_RBP, "nothing to save");
+        assert_eq!(jit.insn_offsets()[0], jit.insn_offsets()[2]);
+        let read = [
+            Insn::alu64_reg(op::MOV, reg::R6, reg::R1),
+            Insn::ldx_mem(size::W, reg::R0, reg::R6, 0),
+            Insn::exit(),
+        ];
+        let jit = EbpfJit::compile_insns(&read).expect("compiles");
+        assert_eq!(jit.code()[..2], [PUSH_RBX, PUSH_RBP], "rbx holds R6");
+        assert!(jit.insn_offsets()[0] < jit.insn_offsets()[1]);
+    }
+
+    #[test]
+    fn frames_keep_the_stack_aligned() {
+        for insns in [
+            vec![Insn::alu32_imm(op::MOV, reg::R0, 1), Insn::exit()],
+            vec![Insn::ld_abs(size::B, 0), Insn::exit()],
+            vec![
+                Insn::alu64_reg(op::MOV, reg::R7, reg::R1),
+                Insn::ld_abs(size::B, 0),
+                Insn::stx_mem(size::W, reg::R10, reg::R0, -4),
+                Insn::ldx_mem(size::W, reg::R0, reg::R7, 0),
+                Insn::exit(),
+            ],
+        ] {
+            let plan = Plan::of(&insns);
+            let pushes = plan.saved.len() as i32 + 1;
+            assert_eq!((8 + 8 * pushes + plan.frame) % 16, 0, "{plan:?}");
+            assert!(plan.skb_disp >= -plan.frame || !plan.skb);
+        }
+    }
 }

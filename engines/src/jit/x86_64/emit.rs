@@ -155,7 +155,8 @@ impl Emitter {
             };
             let distance = target as i64 - j.end as i64;
             if j.short {
-                let d = i8::try_from(distance).map_err(|_| JitError::JumpOutOfReach { distance })?;
+                let d =
+                    i8::try_from(distance).map_err(|_| JitError::JumpOutOfReach { distance })?;
                 self.code.patch_rel8(j.field, d);
             } else {
                 let d =

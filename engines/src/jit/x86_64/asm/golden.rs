@@ -16,9 +16,17 @@ const CASES: &[Case] = &[
     (|c| c.mov_rr(W32, R11, R13), "4589eb", "mov r11d,r13d"),
     (|c| c.mov_rr(W64, R9, Rsi), "4989f1", "mov r9,rsi"),
     // mov reg, imm
-    (|c| c.mov_ri32(Rax, 0x1234_5678), "b878563412", "mov eax,12345678h"),
+    (
+        |c| c.mov_ri32(Rax, 0x1234_5678),
+        "b878563412",
+        "mov eax,12345678h",
+    ),
     (|c| c.mov_ri32(R11, 2), "41bb02000000", "mov r11d,2"),
-    (|c| c.mov_ri64_sx(Rax, -1), "48c7c0ffffffff", "mov rax,0FFFFFFFFFFFFFFFFh"),
+    (
+        |c| c.mov_ri64_sx(Rax, -1),
+        "48c7c0ffffffff",
+        "mov rax,0FFFFFFFFFFFFFFFFh",
+    ),
     (|c| c.mov_ri64_sx(R14, 5), "49c7c605000000", "mov r14,5"),
     (
         |c| c.movabs(Rax, 0x1122_3344_5566_7788),
@@ -31,48 +39,128 @@ const CASES: &[Case] = &[
         "mov r11,7FFF000012345678h",
     ),
     (|c| c.mov_ri64(Rcx, 5), "b905000000", "mov ecx,5"),
-    (|c| c.mov_ri64(Rcx, -2i64 as u64), "48c7c1feffffff", "mov rcx,0FFFFFFFFFFFFFFFEh"),
-    (|c| c.mov_ri64(R9, 1 << 32), "49b90000000001000000", "mov r9,100000000h"),
+    (
+        |c| c.mov_ri64(Rcx, -2i64 as u64),
+        "48c7c1feffffff",
+        "mov rcx,0FFFFFFFFFFFFFFFEh",
+    ),
+    (
+        |c| c.mov_ri64(R9, 1 << 32),
+        "49b90000000001000000",
+        "mov r9,100000000h",
+    ),
     // ALU reg, reg
     (|c| c.alu_rr(Alu::Add, W32, Rax, Rcx), "01c8", "add eax,ecx"),
-    (|c| c.alu_rr(Alu::Sub, W64, R14, R15), "4d29fe", "sub r14,r15"),
+    (
+        |c| c.alu_rr(Alu::Sub, W64, R14, R15),
+        "4d29fe",
+        "sub r14,r15",
+    ),
     (|c| c.alu_rr(Alu::Xor, W32, Rax, Rax), "31c0", "xor eax,eax"),
-    (|c| c.alu_rr(Alu::Xor, W32, R13, R13), "4531ed", "xor r13d,r13d"),
+    (
+        |c| c.alu_rr(Alu::Xor, W32, R13, R13),
+        "4531ed",
+        "xor r13d,r13d",
+    ),
     (|c| c.alu_rr(Alu::And, W32, Rax, Rcx), "21c8", "and eax,ecx"),
     (|c| c.alu_rr(Alu::Or, W64, Rax, Rdx), "4809d0", "or rax,rdx"),
     (|c| c.alu_rr(Alu::Cmp, W32, Rax, Rcx), "39c8", "cmp eax,ecx"),
-    (|c| c.alu_rr(Alu::Cmp, W64, Rbx, R13), "4c39eb", "cmp rbx,r13"),
+    (
+        |c| c.alu_rr(Alu::Cmp, W64, Rbx, R13),
+        "4c39eb",
+        "cmp rbx,r13",
+    ),
     // ALU reg, imm (imm8 and imm32)
     (|c| c.alu_ri(Alu::Add, W32, Rax, 1), "83c001", "add eax,1"),
-    (|c| c.alu_ri(Alu::Add, W32, Rax, 0x1000), "81c000100000", "add eax,1000h"),
-    (|c| c.alu_ri(Alu::Sub, W64, R8, -128), "4983e880", "sub r8,0FFFFFFFFFFFFFF80h"),
-    (|c| c.alu_ri(Alu::And, W32, Rax, 0xf), "83e00f", "and eax,0Fh"),
-    (|c| c.alu_ri(Alu::Cmp, W32, Rax, 0x86dd), "81f8dd860000", "cmp eax,86DDh"),
-    (|c| c.alu_ri(Alu::Cmp, W32, R10, 0x10), "4183fa10", "cmp r10d,10h"),
-    (|c| c.alu_ri(Alu::Xor, W64, R15, 127), "4983f77f", "xor r15,7Fh"),
-    (|c| c.alu_ri(Alu::Or, W32, Rcx, -129), "81c97fffffff", "or ecx,0FFFFFF7Fh"),
+    (
+        |c| c.alu_ri(Alu::Add, W32, Rax, 0x1000),
+        "81c000100000",
+        "add eax,1000h",
+    ),
+    (
+        |c| c.alu_ri(Alu::Sub, W64, R8, -128),
+        "4983e880",
+        "sub r8,0FFFFFFFFFFFFFF80h",
+    ),
+    (
+        |c| c.alu_ri(Alu::And, W32, Rax, 0xf),
+        "83e00f",
+        "and eax,0Fh",
+    ),
+    (
+        |c| c.alu_ri(Alu::Cmp, W32, Rax, 0x86dd),
+        "81f8dd860000",
+        "cmp eax,86DDh",
+    ),
+    (
+        |c| c.alu_ri(Alu::Cmp, W32, R10, 0x10),
+        "4183fa10",
+        "cmp r10d,10h",
+    ),
+    (
+        |c| c.alu_ri(Alu::Xor, W64, R15, 127),
+        "4983f77f",
+        "xor r15,7Fh",
+    ),
+    (
+        |c| c.alu_ri(Alu::Or, W32, Rcx, -129),
+        "81c97fffffff",
+        "or ecx,0FFFFFF7Fh",
+    ),
     // test
     (|c| c.test_rr(W32, Rax, Rax), "85c0", "test eax,eax"),
     (|c| c.test_rr(W64, R13, R13), "4d85ed", "test r13,r13"),
     (|c| c.test_rr(W32, Rax, Rcx), "85c8", "test eax,ecx"),
-    (|c| c.test_ri(W32, Rax, 0x1fff), "f7c0ff1f0000", "test eax,1FFFh"),
-    (|c| c.test_ri(W64, R14, -1), "49f7c6ffffffff", "test r14,0FFFFFFFFFFFFFFFFh"),
+    (
+        |c| c.test_ri(W32, Rax, 0x1fff),
+        "f7c0ff1f0000",
+        "test eax,1FFFh",
+    ),
+    (
+        |c| c.test_ri(W64, R14, -1),
+        "49f7c6ffffffff",
+        "test r14,0FFFFFFFFFFFFFFFFh",
+    ),
     // multiply, divide, negate
     (|c| c.imul_rr(W32, Rax, Rcx), "0fafc1", "imul eax,ecx"),
     (|c| c.imul_rr(W64, R13, Rax), "4c0fafe8", "imul r13,rax"),
-    (|c| c.imul_rri(W32, Rax, Rcx, 10), "6bc10a", "imul eax,ecx,0Ah"),
-    (|c| c.imul_rri(W64, R14, Rbx, 1000), "4c69f3e8030000", "imul r14,rbx,3E8h"),
+    (
+        |c| c.imul_rri(W32, Rax, Rcx, 10),
+        "6bc10a",
+        "imul eax,ecx,0Ah",
+    ),
+    (
+        |c| c.imul_rri(W64, R14, Rbx, 1000),
+        "4c69f3e8030000",
+        "imul r14,rbx,3E8h",
+    ),
     (|c| c.div(W32, Rcx), "f7f1", "div ecx"),
     (|c| c.div(W64, R11), "49f7f3", "div r11"),
     (|c| c.zero_div_high(), "31d2", "xor edx,edx"),
     (|c| c.neg(W32, Rax), "f7d8", "neg eax"),
     (|c| c.neg(W64, R15), "49f7df", "neg r15"),
     // shifts and rotates
-    (|c| c.shift_ri(Shift::Shl, W32, Rax, 2), "c1e002", "shl eax,2"),
+    (
+        |c| c.shift_ri(Shift::Shl, W32, Rax, 2),
+        "c1e002",
+        "shl eax,2",
+    ),
     (|c| c.shift_ri(Shift::Shr, W32, Rax, 1), "d1e8", "shr eax,1"),
-    (|c| c.shift_ri(Shift::Sar, W64, R13, 63), "49c1fd3f", "sar r13,3Fh"),
-    (|c| c.shift_ri(Shift::Rol, W32, Rcx, 8), "c1c108", "rol ecx,8"),
-    (|c| c.shift_ri(Shift::Ror, W64, Rax, 3), "48c1c803", "ror rax,3"),
+    (
+        |c| c.shift_ri(Shift::Sar, W64, R13, 63),
+        "49c1fd3f",
+        "sar r13,3Fh",
+    ),
+    (
+        |c| c.shift_ri(Shift::Rol, W32, Rcx, 8),
+        "c1c108",
+        "rol ecx,8",
+    ),
+    (
+        |c| c.shift_ri(Shift::Ror, W64, Rax, 3),
+        "48c1c803",
+        "ror rax,3",
+    ),
     (|c| c.shift_cl(Shift::Shl, W32, Rax), "d3e0", "shl eax,cl"),
     (|c| c.shift_cl(Shift::Shr, W64, R11), "49d3eb", "shr r11,cl"),
     (|c| c.shift_cl(Shift::Sar, W32, Rdx), "d3fa", "sar edx,cl"),
@@ -110,7 +198,11 @@ const CASES: &[Case] = &[
         "418b410c",
         "mov eax,dword ptr [r9+0Ch]",
     ),
-    (|c| c.load(W32, Rax, Mem::base(R9, 0)), "418b01", "mov eax,dword ptr [r9]"),
+    (
+        |c| c.load(W32, Rax, Mem::base(R9, 0)),
+        "418b01",
+        "mov eax,dword ptr [r9]",
+    ),
     (
         |c| c.load(W32, Rax, Mem::indexed(R9, R11, -4)),
         "438b4419fc",
@@ -121,11 +213,31 @@ const CASES: &[Case] = &[
         "8b4714",
         "mov eax,dword ptr [rdi+14h]",
     ),
-    (|c| c.load(W32, Rax, Mem::base(Rbx, 0)), "8b03", "mov eax,dword ptr [rbx]"),
-    (|c| c.load(W32, Rax, Mem::base(Rbp, 0)), "8b4500", "mov eax,dword ptr [rbp]"),
-    (|c| c.load(W32, Rax, Mem::base(R13, 0)), "418b4500", "mov eax,dword ptr [r13]"),
-    (|c| c.load(W32, Rax, Mem::base(Rsp, 8)), "8b442408", "mov eax,dword ptr [rsp+8]"),
-    (|c| c.load(W32, Rax, Mem::base(R12, 0)), "418b0424", "mov eax,dword ptr [r12]"),
+    (
+        |c| c.load(W32, Rax, Mem::base(Rbx, 0)),
+        "8b03",
+        "mov eax,dword ptr [rbx]",
+    ),
+    (
+        |c| c.load(W32, Rax, Mem::base(Rbp, 0)),
+        "8b4500",
+        "mov eax,dword ptr [rbp]",
+    ),
+    (
+        |c| c.load(W32, Rax, Mem::base(R13, 0)),
+        "418b4500",
+        "mov eax,dword ptr [r13]",
+    ),
+    (
+        |c| c.load(W32, Rax, Mem::base(Rsp, 8)),
+        "8b442408",
+        "mov eax,dword ptr [rsp+8]",
+    ),
+    (
+        |c| c.load(W32, Rax, Mem::base(R12, 0)),
+        "418b0424",
+        "mov eax,dword ptr [r12]",
+    ),
     (
         |c| c.load(W32, R13, Mem::base(Rbp, -4)),
         "448b6dfc",
@@ -168,9 +280,21 @@ const CASES: &[Case] = &[
         "mov dword ptr [rbp-4],7",
     ),
     // lea
-    (|c| c.lea(W32, R11, Mem::base(R13, 14)), "458d5d0e", "lea r11d,[r13+0Eh]"),
-    (|c| c.lea(W32, R11, Mem::base(Rcx, -5)), "448d59fb", "lea r11d,[rcx-5]"),
-    (|c| c.lea(W64, R11, Mem::base(R11, 4)), "4d8d5b04", "lea r11,[r11+4]"),
+    (
+        |c| c.lea(W32, R11, Mem::base(R13, 14)),
+        "458d5d0e",
+        "lea r11d,[r13+0Eh]",
+    ),
+    (
+        |c| c.lea(W32, R11, Mem::base(Rcx, -5)),
+        "448d59fb",
+        "lea r11d,[rcx-5]",
+    ),
+    (
+        |c| c.lea(W64, R11, Mem::base(R11, 4)),
+        "4d8d5b04",
+        "lea r11,[r11+4]",
+    ),
     (
         |c| c.lea(W32, Rsi, Mem::base(Rcx, 0x7fff_ffff)),
         "8db1ffffff7f",
@@ -274,6 +398,39 @@ fn every_encoding_matches_bytes_and_disassembly() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn every_encoder_function_is_in_the_table() {
+    // Functions that encode no instruction.
+    const NOT_ENCODERS: &[&str] = &[
+        "new",
+        "len",
+        "is_empty",
+        "bytes",
+        "into_bytes",
+        "clear",
+        "patch_rel8",
+        "patch_rel32",
+        "negate",
+        "base",
+        "indexed",
+        "fits_i8",
+    ];
+    let source = include_str!("../asm.rs");
+    let table = include_str!("golden.rs");
+    let table = &table[..table.find("fn hex(").unwrap_or(table.len())];
+    let missing: Vec<&str> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub fn "))
+        .filter_map(|rest| rest.split('(').next())
+        .filter(|name| !NOT_ENCODERS.contains(name))
+        .filter(|name| !table.contains(&format!(".{name}(")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "encoders without a golden row: {missing:?}"
+    );
 }
 
 #[test]
