@@ -285,7 +285,7 @@ fn with_no_csv_argument_every_results_csv_is_plotted_into_plots() {
     x86_64_run(&results);
     std::fs::copy(published_csv(), results.join("published.csv")).unwrap();
     std::fs::write(results.join("notes.txt"), "not a CSV").unwrap();
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_bpflab"))
+    let output = common::command()
         .arg("plot")
         .current_dir(dir.path())
         .output()

@@ -19,8 +19,8 @@ impl TimingPlan {
     /// The full lab's plan.
     pub const FULL: TimingPlan = TimingPlan {
         batch_target: Duration::from_millis(1),
-        warmup: Duration::from_millis(100),
-        samples: 201,
+        warmup: Duration::from_millis(200),
+        samples: 501,
     };
 
     /// `--quick`: a smoke test.
