@@ -26,8 +26,8 @@ pub struct PlotArgs {
     /// figures) included].
     #[arg(value_name = "CSV")]
     csvs: Vec<PathBuf>,
-    /// Folder for the charts (ns_per_call_<arch>, speedup_<arch>,
-    /// branch_misses_<arch>, runs_speedup; each .svg and .png).
+    /// Folder for the charts (`ns_per_call_<arch>`, `speedup_<arch>`,
+    /// `branch_misses_<arch>`, `runs_speedup`; each .svg and .png).
     #[arg(long, default_value = "plots", value_name = "DIR")]
     out: PathBuf,
 }

@@ -67,7 +67,7 @@ pub enum CheckError {
         /// The instruction.
         insn: Insn,
     },
-    /// A scratch memory index outside M[0]..M[15].
+    /// A scratch memory index outside `M[0]`..`M[15]`.
     #[error("instruction {pc} ({}): scratch memory index {} is out of range (M[0] to M[15])", insn.disasm(*pc), insn.k)]
     ScratchIndex {
         /// Instruction index.

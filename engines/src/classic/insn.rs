@@ -47,7 +47,7 @@ pub mod mode {
     pub const ABS: u16 = 0x20;
     /// Packet at offset X + k.
     pub const IND: u16 = 0x40;
-    /// Scratch memory M[k].
+    /// Scratch memory `M[k]`.
     pub const MEM: u16 = 0x60;
     /// Packet length.
     pub const LEN: u16 = 0x80;

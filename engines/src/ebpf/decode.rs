@@ -1,6 +1,6 @@
 //! The attach-time step both eBPF interpreters share: validate a program and
-//! decode it into one [`Decoded`] entry per instruction (an opcode from the
-//! [`for_each_op`] table, jump targets as absolute indices, immediates
+//! decode it into one `Decoded` entry per instruction (an opcode from the
+//! `for_each_op` table, jump targets as absolute indices, immediates
 //! sign-extended, memory operands resolved to a context field or a stack
 //! slot), so that nothing is decoded per call and the interpreters never
 //! form an address from a register.

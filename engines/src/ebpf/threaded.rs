@@ -8,7 +8,7 @@
 //! emitted assembly (Rust 1.95, LLVM 21), and the dispatch-shape test keeps
 //! checking it:
 //! - **release, x86_64, i686 and 32-bit ARM** ([`Technique::TailCalls`]):
-//!   the program is pre-decoded into an array of [`Slot`]s, a handler
+//!   the program is pre-decoded into an array of `Slot`s, a handler
 //!   function pointer plus operands; each handler ends by calling the next
 //!   slot's handler in tail position, which LLVM compiles to an indirect
 //!   `jmp` (ARM: `bx`), one or two per handler (jumps have one for each

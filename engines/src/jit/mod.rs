@@ -2,12 +2,12 @@
 //! ("old-jit") and the converted eBPF program to machine code ("ext-jit"),
 //! the two JIT rows of the thread's table.
 //!
-//! Each architecture is one folder ([`x86_64`] today); what every
-//! architecture shares lives beside it: executable memory ([`mem`]), the
-//! errors, and the check of which eBPF programs a JIT may run ([`verify`]).
-//! On an architecture without a backend, [`ClassicJit`] and [`EbpfJit`]
+//! Each architecture is one folder (`x86_64` today); what every
+//! architecture shares lives beside it: executable memory (`mem`), the
+//! errors, and the check of which eBPF programs a JIT may run (`verify`).
+//! On an architecture without a backend, `ClassicJit` and `EbpfJit`
 //! still exist so that callers build everywhere, but `compile` always
-//! refuses with [`JitError::Unavailable`] and [`availability`] says why.
+//! refuses with `JitError::Unavailable` and `availability` says why.
 
 mod error;
 pub mod mem;

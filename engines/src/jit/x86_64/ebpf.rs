@@ -18,12 +18,20 @@
 //! write it (they have no other effect), so the converter's `r6 = r1` costs
 //! nothing in a program that never reads the context. The prologue pushes
 //! the callee-saved registers of the registers that are read, then `push
-//! rbp; mov rbp, rsp`, so R10 = rbp with the 512-byte eBPF stack right
-//! below it and the skb pointer's slot below that; rsp stays 16-byte
-//! aligned. `exit` is inlined (`leave`, pops, `ret`). DIV/MOD follow eBPF
-//! (by 0: DIV gives 0, MOD keeps dst), calls and packet loads preserve
-//! R1-R5 (as the interpreters do), and only programs
-//! [`verify`](crate::jit::verify) accepts are compiled.
+//! rbp; mov rbp, rsp`, so R10 = rbp with the eBPF stack right below it (as
+//! deep as the program's deepest stack access, at most 512 bytes) and the
+//! skb pointer's slot below that; rsp stays 16-byte aligned. `exit` is
+//! inlined (`leave`, pops, `ret`). DIV/MOD follow eBPF (by 0: DIV gives 0,
+//! MOD keeps dst), calls and packet loads preserve R1-R5 (as the
+//! interpreters do), and only programs [`verify`](crate::jit::verify)
+//! accepts are compiled. A conditional jump compares 32-bit registers
+//! where that decides the 64-bit comparison (see [`compares_as_32_bits`]).
+//!
+//! One peephole breaks the one-to-one rule: the converter's six-instruction
+//! expansion of classic `ldxb 4*([k]&0xf)` (see [`MshGroup`]) becomes one
+//! load straight into X's register, as the classic JIT emits it, whenever
+//! no jump lands inside the group; its six instructions share one offset
+//! in [`EbpfJit::insn_offsets`].
 
 use super::asm::{Alu, Cond, Mem, Reg, Shift, Width};
 use super::emit::{Emitter, Label, assemble};
@@ -115,11 +123,94 @@ impl fmt::Debug for EbpfJit {
     }
 }
 
+/// Instructions in the converter's expansion of classic MSH.
+const MSH_LEN: usize = 6;
+
+/// The converter's expansion of classic `ldxb 4*([k]&0xf)` with A in R0,
+/// X in `x` and the temporary `tmp`:
+///
+/// ```text
+/// tmp = r0; r0 = *(u8 *)skb[k]; w0 &= 15; w0 <<= 2; x = r0; r0 = tmp
+/// ```
+///
+/// Its effect is `tmp = r0; x = (packet[k] & 15) << 2` (or the exit with 0
+/// of a failed load), R0 unchanged; fused, it is the byte load straight
+/// into `x`'s register plus, only when some instruction reads `tmp`, the
+/// copy into `tmp`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct MshGroup {
+    k: i32,
+    tmp: u8,
+    x: u8,
+}
+
+impl MshGroup {
+    /// The group starting `insns`, if it is one; `tmp` and `x` are distinct
+    /// registers in R1-R9.
+    fn at(insns: &[Insn]) -> Option<MshGroup> {
+        let [first, load, ..] = insns else {
+            return None;
+        };
+        let g = MshGroup {
+            k: load.imm,
+            tmp: first.dst,
+            x: insns.get(4)?.dst,
+        };
+        let usable = |r: u8| (reg::R1..=reg::R9).contains(&r);
+        (usable(g.tmp) && usable(g.x) && g.tmp != g.x && insns.get(..MSH_LEN)? == g.insns())
+            .then_some(g)
+    }
+
+    /// The six instructions the group stands for.
+    fn insns(self) -> [Insn; MSH_LEN] {
+        [
+            Insn::alu64_reg(op::MOV, self.tmp, reg::R0),
+            Insn::ld_abs(size::B, self.k),
+            Insn::alu32_imm(op::AND, reg::R0, 0xf),
+            Insn::alu32_imm(op::LSH, reg::R0, 2),
+            Insn::alu64_reg(op::MOV, self.x, reg::R0),
+            Insn::alu64_reg(op::MOV, reg::R0, self.tmp),
+        ]
+    }
+}
+
+/// The MSH groups to fuse, by the pc of their first instruction: those no
+/// jump enters past their first instruction, without overlaps.
+fn msh_groups(insns: &[Insn]) -> Vec<Option<MshGroup>> {
+    let mut target = vec![false; insns.len() + 1];
+    for (pc, i) in insns.iter().enumerate() {
+        let o = i.code & op::MASK;
+        if i.class() == class::JMP && o != op::CALL && o != op::EXIT {
+            // The verifier keeps targets forward and inside the program.
+            let to = pc as i64 + 1 + i64::from(i.off);
+            if let Some(slot) = usize::try_from(to).ok().and_then(|t| target.get_mut(t)) {
+                *slot = true;
+            }
+        }
+    }
+    let mut groups = vec![None; insns.len()];
+    let mut pc = 0;
+    while pc < insns.len() {
+        match MshGroup::at(&insns[pc..]) {
+            Some(g) if !target[pc + 1..pc + MSH_LEN].contains(&true) => {
+                groups[pc] = Some(g);
+                pc += MSH_LEN;
+            }
+            _ => pc += 1,
+        }
+    }
+    groups
+}
+
 /// The frame a program needs, found before emitting.
 #[derive(Clone, Debug)]
 struct Plan {
-    /// Registers some instruction reads.
+    /// Registers some instruction reads (a fused group reads only R0).
     read: [bool; reg::COUNT],
+    /// The fused MSH groups, by the pc of their first instruction.
+    msh: Vec<Option<MshGroup>>,
+    /// By pc: bit r set when Rr's upper 32 bits are 0 on every path there.
+    narrow: Vec<u16>,
     /// Callee-saved registers to push, in push order.
     saved: Vec<Reg>,
     /// Bytes below rbp: the eBPF stack, the skb slot, alignment.
@@ -134,9 +225,9 @@ struct Plan {
 
 impl Plan {
     fn of(insns: &[Insn]) -> Plan {
-        let read = registers_read(insns);
+        let msh = msh_groups(insns);
+        let read = registers_read(insns, &msh);
         let calls = insns.iter().any(|i| i.code == class::JMP | op::CALL);
-        let mentions = |r: u8| insns.iter().any(|i| i.dst == r || i.src == r);
         // R6-R9 live in callee-saved registers: save those that are read.
         let saved: Vec<Reg> = (reg::R6..=reg::R9)
             .filter(|&r| read[usize::from(r)])
@@ -146,11 +237,7 @@ impl Plan {
             i.class() == class::LD && matches!(i.code & mode::MASK, mode::ABS | mode::IND)
         });
         let skb = packet || calls;
-        let stack = if mentions(reg::R10) {
-            STACK_BYTES as i32
-        } else {
-            0
-        };
+        let stack = stack_depth(insns);
         let mut frame = stack + if skb { 8 } else { 0 };
         // Entry rsp is 8 off 16-byte alignment; each push moves it by 8.
         let pushes = saved.len() as i32 + 1;
@@ -159,6 +246,8 @@ impl Plan {
         }
         Plan {
             read,
+            msh,
+            narrow: zero_extended(insns),
             saved,
             frame,
             skb_disp: -(stack + 8),
@@ -174,10 +263,22 @@ impl Plan {
         let mut packet = Packet::new(exit_zero, self.skb_disp);
         self.prologue(e);
         let mut offsets = Vec::with_capacity(insns.len());
-        for (pc, &insn) in insns.iter().enumerate() {
+        let mut pc = 0;
+        while pc < insns.len() {
+            if let Some(g) = self.msh[pc] {
+                // No jump lands on the other five labels; bind them anyway.
+                for &label in &labels[pc..pc + MSH_LEN] {
+                    e.bind(label);
+                    offsets.push(e.len());
+                }
+                self.msh(e, &mut packet, g);
+                pc += MSH_LEN;
+                continue;
+            }
             e.bind(labels[pc]);
             offsets.push(e.len());
-            self.one(e, &mut packet, &labels, pc, insn)?;
+            self.one(e, &mut packet, &labels, pc, insns[pc])?;
+            pc += 1;
         }
         // The verifier proved nothing falls through to here.
         e.bind(exit_zero);
@@ -211,6 +312,20 @@ impl Plan {
             e.pop(r);
         }
         e.ret();
+    }
+
+    /// A fused [`MshGroup`].
+    fn msh(&self, e: &mut Emitter, packet: &mut Packet, g: MshGroup) {
+        if self.read[usize::from(g.tmp)] {
+            e.mov_rr(Width::W64, x(g.tmp), Reg::Rax);
+        }
+        // An unread X still needs the load: it may exit with 0.
+        let into = if self.read[usize::from(g.x)] {
+            x(g.x)
+        } else {
+            TMP
+        };
+        packet.load_abs(e, Size::B, g.k as u32, Dest::Msh(into));
     }
 
     fn one(
@@ -256,7 +371,13 @@ impl Plan {
                         .get(pc + 1 + insn.off.max(0) as usize)
                         .copied()
                         .ok_or(unsupported("a jump past the end"))?;
-                    jump(e, o, insn, dst, s, to).ok_or(unsupported("this jump"))?;
+                    let narrow = self.narrow[pc];
+                    let w = if compares_as_32_bits(insn, |r| narrow & (1 << r) != 0) {
+                        Width::W32
+                    } else {
+                        Width::W64
+                    };
+                    jump(e, o, insn, w, dst, s, to).ok_or(unsupported("this jump"))?;
                 }
             },
             class::LDX => e.load(Width::W32, dst, Mem::base(s, insn.off.into())),
@@ -281,16 +402,38 @@ impl Plan {
     }
 }
 
+/// Bytes of the eBPF stack below R10 the program can touch, a multiple of
+/// 8: the deepest negative offset of any memory access. The verifier lets
+/// a frame pointer be copied but never moved, and keeps every reachable
+/// stack access within [`STACK_BYTES`] below R10 (unreachable ones never
+/// run, whatever their offset); context fields are at positive offsets.
+fn stack_depth(insns: &[Insn]) -> i32 {
+    let deepest = insns
+        .iter()
+        .filter(|i| matches!(i.class(), class::LDX | class::STX | class::ST))
+        .map(|i| -i32::from(i.off))
+        .max()
+        .unwrap_or(0);
+    (deepest.clamp(0, STACK_BYTES as i32) + 7) & !7
+}
+
 /// Which registers some instruction reads (the helpers read R2 and R3,
-/// never R1: they find the skb in the frame).
-fn registers_read(insns: &[Insn]) -> [bool; reg::COUNT] {
+/// never R1: they find the skb in the frame; a fused MSH group reads R0).
+fn registers_read(insns: &[Insn], msh: &[Option<MshGroup>]) -> [bool; reg::COUNT] {
     let mut read = [false; reg::COUNT];
     let mut mark = |r: u8| {
         if let Some(slot) = read.get_mut(usize::from(r)) {
             *slot = true;
         }
     };
-    for i in insns {
+    let mut pc = 0;
+    while let Some(i) = insns.get(pc) {
+        if msh.get(pc).copied().flatten().is_some() {
+            mark(reg::R0);
+            pc += MSH_LEN;
+            continue;
+        }
+        pc += 1;
         let from_x = i.code & src::MASK == src::X;
         let o = i.code & op::MASK;
         match i.class() {
@@ -470,8 +613,96 @@ fn divide(e: &mut Emitter, w: Width, modulo: bool, dst: Reg, src: Option<Reg>, i
     e.bind(done);
 }
 
-/// A conditional jump comparing 64-bit registers; `None` for an unknown op.
-fn jump(e: &mut Emitter, o: u8, insn: Insn, dst: Reg, s: Reg, to: Label) -> Option<()> {
+/// For each instruction, the registers (bit r for Rr) whose eBPF value has
+/// its upper 32 bits 0 on every path reaching it: one forward pass over
+/// the loop-free program, meeting (intersecting) where paths join.
+///
+/// A register is zero-extended after a 32-bit ALU operation (all but the
+/// 64-bit byte swaps), a 32-bit memory load, `mov64` of a non-negative
+/// immediate or of a zero-extended register, `and64` with a non-negative
+/// immediate or a zero-extended register, and R0 after a packet load; a
+/// helper call leaves R0 unknown; anything else the instruction writes
+/// becomes unknown. Unreachable instructions get the empty set.
+fn zero_extended(insns: &[Insn]) -> Vec<u16> {
+    let mut into: Vec<Option<u16>> = vec![None; insns.len()];
+    if let Some(first) = into.first_mut() {
+        *first = Some(0);
+    }
+    for (pc, &i) in insns.iter().enumerate() {
+        let Some(mut z) = into[pc] else {
+            continue;
+        };
+        let bit = |r: u8| 1u16 << (r & 15);
+        let from_x = i.code & src::MASK == src::X;
+        let o = i.code & op::MASK;
+        let set = |z: &mut u16, r: u8, zext: bool| {
+            if zext {
+                *z |= bit(r);
+            } else {
+                *z &= !bit(r);
+            }
+        };
+        let mut target = None;
+        let mut falls_through = true;
+        match i.class() {
+            class::ALU => set(&mut z, i.dst, !(o == op::END && i.imm == 64)),
+            class::ALU64 => {
+                let source = if from_x {
+                    z & bit(i.src) != 0
+                } else {
+                    i.imm >= 0
+                };
+                let zext = match o {
+                    op::MOV => source,
+                    op::AND => source || z & bit(i.dst) != 0,
+                    _ => false,
+                };
+                set(&mut z, i.dst, zext);
+            }
+            class::LDX => set(&mut z, i.dst, true),
+            class::LD => set(&mut z, reg::R0, true),
+            class::JMP => match o {
+                op::EXIT => falls_through = false,
+                op::CALL => set(&mut z, reg::R0, false),
+                _ => {
+                    target = Some(pc as i64 + 1 + i64::from(i.off));
+                    falls_through = o != op::JA;
+                }
+            },
+            _ => {}
+        }
+        let next = falls_through.then_some(pc as i64 + 1);
+        for to in [next, target].into_iter().flatten() {
+            if let Some(slot) = usize::try_from(to).ok().and_then(|t| into.get_mut(t)) {
+                *slot = Some(slot.map_or(z, |s| s & z));
+            }
+        }
+    }
+    into.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// Whether a conditional jump may compare the low 32 bits only: an
+/// unsigned or equality condition (or JSET) on a zero-extended `dst`
+/// against a zero-extended `src` or a non-negative immediate (which
+/// sign-extends to a zero-extended 64-bit value), so that the upper halves
+/// are equal (both 0) and the 64-bit comparison is decided by the low
+/// halves alone.
+fn compares_as_32_bits(insn: Insn, zext: impl Fn(u8) -> bool) -> bool {
+    let unsigned = matches!(
+        insn.code & op::MASK,
+        op::JEQ | op::JNE | op::JGT | op::JGE | op::JLT | op::JLE | op::JSET
+    );
+    let source = if insn.code & src::MASK == src::X {
+        zext(insn.src)
+    } else {
+        insn.imm >= 0
+    };
+    unsigned && zext(insn.dst) && source
+}
+
+/// A conditional jump comparing `w`-bit registers (64 unless
+/// [`compares_as_32_bits`]); `None` for an unknown op.
+fn jump(e: &mut Emitter, o: u8, insn: Insn, w: Width, dst: Reg, s: Reg, to: Label) -> Option<()> {
     if o == op::JA {
         if insn.off != 0 {
             e.jmp(to);
@@ -493,12 +724,12 @@ fn jump(e: &mut Emitter, o: u8, insn: Insn, dst: Reg, s: Reg, to: Label) -> Opti
     };
     let from_x = insn.code & src::MASK == src::X;
     match (o == op::JSET, from_x) {
-        (true, true) => e.test_rr(Width::W64, dst, s),
-        (true, false) => e.test_ri(Width::W64, dst, insn.imm),
-        (false, true) => e.alu_rr(Alu::Cmp, Width::W64, dst, s),
+        (true, true) => e.test_rr(w, dst, s),
+        (true, false) => e.test_ri(w, dst, insn.imm),
+        (false, true) => e.alu_rr(Alu::Cmp, w, dst, s),
         // `test r, r` sets the flags exactly as `cmp r, 0` does.
-        (false, false) if insn.imm == 0 => e.test_rr(Width::W64, dst, dst),
-        (false, false) => e.alu_ri(Alu::Cmp, Width::W64, dst, insn.imm),
+        (false, false) if insn.imm == 0 => e.test_rr(w, dst, dst),
+        (false, false) => e.alu_ri(Alu::Cmp, w, dst, insn.imm),
     }
     e.jcc(cond, to);
     Some(())
@@ -507,9 +738,307 @@ fn jump(e: &mut Emitter, o: u8, insn: Insn, dst: Reg, s: Reg, to: Label) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::classic::{self, check};
+    use crate::ebpf::ExtInterpreter;
+    use crate::ebpf::insn::reg::*;
 
     const PUSH_RBX: u8 = 0x53;
     const PUSH_RBP: u8 = 0x55;
+
+    /// Packets of every length up to 40 (so every load fails on some),
+    /// with values around the 32-bit sign bit and an IPv4 header length.
+    fn packets() -> Vec<Skb> {
+        let mut full: Vec<u8> = (0..40u8).map(|b| b.wrapping_mul(37)).collect();
+        full[..4].copy_from_slice(&[0x80, 0, 0, 1]);
+        full[14] = 0x46;
+        let mut skbs: Vec<Skb> = (0..=full.len())
+            .map(|n| Skb::from_frame(full[..n].to_vec()))
+            .collect();
+        for first in [[0, 0, 0, 1], [0xff; 4], [0x7f, 0xff, 0xff, 0xff], [0; 4]] {
+            let mut d = full.clone();
+            d[..4].copy_from_slice(&first);
+            skbs.push(Skb::from_frame(d));
+        }
+        skbs
+    }
+
+    /// ext-jit gives what the `ext` interpreter gives on every packet.
+    fn same_as_interpreter(insns: &[Insn]) -> EbpfJit {
+        let interp = ExtInterpreter::new(insns).expect("the interpreter runs it");
+        let jit = EbpfJit::compile_insns(insns).expect("compiles");
+        for skb in packets() {
+            assert_eq!(
+                jit.run(&skb),
+                interp.run(&skb),
+                "{insns:?} on {:02x?}",
+                skb.data()
+            );
+        }
+        jit
+    }
+
+    /// Whether the six instructions from `pc` share one offset.
+    fn fused_at(jit: &EbpfJit, pc: usize) -> bool {
+        let o = jit.insn_offsets();
+        o[pc + 1..pc + MSH_LEN].iter().all(|&x| x == o[pc])
+    }
+
+    #[test]
+    fn the_converters_msh_group_is_fused() {
+        let program = check(vec![
+            classic::Insn::stmt(classic::insn::code::LDX_B_MSH, 14),
+            classic::Insn::stmt(classic::insn::code::LD_H_IND, 14),
+            classic::Insn::stmt(classic::insn::code::RET_A, 0),
+        ])
+        .expect("valid");
+        let converted = crate::ebpf::convert(&program).expect("converts");
+        let insns = &converted.insns;
+        let groups = msh_groups(insns);
+        let pc = groups.iter().position(Option::is_some).expect("a group");
+        assert_eq!(
+            groups[pc],
+            Some(MshGroup {
+                k: 14,
+                tmp: R8,
+                x: R7
+            })
+        );
+        // R8 is read only inside the group: nothing saves r14.
+        let plan = Plan::of(insns);
+        assert_eq!(plan.saved, [Reg::R13], "{plan:?}");
+        let jit = same_as_interpreter(insns);
+        assert!(fused_at(&jit, pc));
+        // movzx r13d, byte [r9+14]; and r13d, 15; shl r13d, 2
+        let load = [
+            0x45, 0x0f, 0xb6, 0x69, 0x0e, 0x41, 0x83, 0xe5, 0x0f, 0x41, 0xc1, 0xe5, 0x02,
+        ];
+        assert!(jit.code().windows(load.len()).any(|w| w == load));
+    }
+
+    /// The context rule's `r6 = r1` (packet loads need it).
+    const CTX: Insn = Insn::alu64_reg(op::MOV, R6, R1);
+
+    /// `r6 = r1; w7 = 0; w8 = 0; r0 = packet[0]; if r0 == 1 goto <target>;`
+    /// then the group at pc 5 and `w0 += w7; exit` at pc 11.
+    fn jumping_to(target: usize) -> Vec<Insn> {
+        let mut p = vec![
+            CTX,
+            Insn::alu32_imm(op::MOV, R7, 0),
+            Insn::alu32_imm(op::MOV, R8, 0),
+            Insn::ld_abs(size::B, 0),
+            Insn::jmp_imm(op::JEQ, R0, 1, (target - 5) as i16),
+        ];
+        p.extend(
+            MshGroup {
+                k: 14,
+                tmp: R8,
+                x: R7,
+            }
+            .insns(),
+        );
+        p.extend([Insn::alu32_reg(op::ADD, R0, R7), Insn::exit()]);
+        p
+    }
+
+    #[test]
+    fn a_jump_into_the_group_keeps_it_apart() {
+        for target in 5..=11 {
+            let insns = jumping_to(target);
+            let inside = (6..11).contains(&target);
+            assert_eq!(msh_groups(&insns)[5].is_some(), !inside, "to {target}");
+            let jit = same_as_interpreter(&insns);
+            assert_eq!(fused_at(&jit, 5), !inside, "to {target}");
+            // Apart, `r0 = r8` reads R8: r14 is saved.
+            let plan = Plan::of(&insns);
+            assert_eq!(plan.saved.contains(&Reg::R14), inside, "{plan:?}");
+        }
+    }
+
+    #[test]
+    fn fused_groups_keep_what_the_program_reads() {
+        let group = |k: i32, tmp: u8, x: u8| MshGroup { k, tmp, x }.insns();
+        for k in [0, 14, 39, 40, i32::MAX - 1, i32::MAX, -1, i32::MIN] {
+            // X never read, the temporary read afterwards.
+            let mut p = vec![CTX, Insn::alu32_imm(op::MOV, R0, 7)];
+            p.extend(group(k, R8, R7));
+            p.extend([Insn::alu64_reg(op::ADD, R0, R8), Insn::exit()]);
+            let jit = same_as_interpreter(&p);
+            assert!(fused_at(&jit, 2));
+            // Other registers: X in R2 (caller-saved), the temporary in R9;
+            // both read, R0 keeps its 64-bit value.
+            let mut p = vec![CTX, Insn::alu64_imm(op::MOV, R0, -3)];
+            p.extend(group(k, R9, R2));
+            p.extend([
+                Insn::alu64_reg(op::ADD, R0, R2),
+                Insn::alu64_reg(op::XOR, R0, R9),
+                Insn::alu64_imm(op::RSH, R0, 1),
+                Insn::exit(),
+            ]);
+            let jit = same_as_interpreter(&p);
+            assert!(fused_at(&jit, 2));
+        }
+    }
+
+    #[test]
+    fn near_misses_are_not_groups() {
+        let g = MshGroup {
+            k: 14,
+            tmp: R8,
+            x: R7,
+        };
+        assert_eq!(MshGroup::at(&g.insns()), Some(g));
+        assert_eq!(MshGroup::at(&g.insns()[..5]), None);
+        let same = MshGroup { x: R8, ..g };
+        assert_eq!(MshGroup::at(&same.insns()), None, "X is the temporary");
+        let r0 = MshGroup { tmp: R0, ..g };
+        assert_eq!(MshGroup::at(&r0.insns()), None);
+        for (at, other) in [
+            (1, Insn::ld_abs(size::H, 14)),
+            (2, Insn::alu32_imm(op::AND, R0, 7)),
+            (3, Insn::alu64_imm(op::LSH, R0, 2)),
+            (4, Insn::alu32_reg(op::MOV, R7, R0)),
+            (5, Insn::alu64_reg(op::MOV, R0, R9)),
+        ] {
+            let mut insns = g.insns();
+            insns[at] = other;
+            assert_eq!(MshGroup::at(&insns), None, "{other:?}");
+        }
+    }
+
+    #[test]
+    fn the_stack_is_as_deep_as_the_deepest_access() {
+        let ret = [Insn::alu32_imm(op::MOV, R0, 1), Insn::exit()];
+        assert_eq!(stack_depth(&ret), 0);
+        for (off, depth) in [(-4, 8), (-8, 8), (-12, 16), (-512, 512)] {
+            let mut p = vec![
+                CTX,
+                Insn::ld_abs(size::W, 0),
+                Insn::stx_mem(size::W, R10, R0, off),
+                Insn::st_mem(size::W, R10, -4, 9),
+                Insn::ldx_mem(size::W, R0, R10, off),
+                Insn::ldx_mem(size::W, R3, R6, 0),
+                Insn::ldx_mem(size::W, R4, R10, -4),
+                Insn::alu64_reg(op::ADD, R0, R4),
+                Insn::exit(),
+            ];
+            assert_eq!(stack_depth(&p), depth, "{off}");
+            let plan = Plan::of(&p);
+            assert_eq!(plan.skb_disp, -(depth + 8));
+            assert!(plan.frame >= depth + 8);
+            same_as_interpreter(&p);
+            // The skb slot survives the deepest store (a slow load reads it).
+            p[1] = Insn::ld_abs(size::W, 100);
+            same_as_interpreter(&p);
+        }
+    }
+
+    #[test]
+    fn zero_extension_is_tracked_along_every_path() {
+        let insns = [
+            Insn::ld_abs(size::H, 12),
+            Insn::alu64_reg(op::MOV, R2, R0),
+            Insn::alu64_imm(op::LSH, R2, 32),
+            Insn::jmp_imm(op::JEQ, R0, 5, 1),
+            Insn::alu64_imm(op::MOV, R0, -1),
+            Insn::ldx_mem(size::W, R3, R1, 0),
+            Insn::alu64_imm(op::AND, R2, 0xff),
+            Insn::exit(),
+        ];
+        let z = zero_extended(&insns);
+        let bits = |rs: &[u8]| rs.iter().fold(0u16, |m, &r| m | 1 << r);
+        assert_eq!(z[0], 0);
+        assert_eq!(z[1], bits(&[R0]));
+        assert_eq!(z[2], bits(&[R0, R2]));
+        assert_eq!(z[3], bits(&[R0]));
+        assert_eq!(z[4], bits(&[R0]));
+        assert_eq!(z[5], 0, "R0 = -1 on one path");
+        assert_eq!(z[6], bits(&[R3]));
+        assert_eq!(z[7], bits(&[R2, R3]));
+    }
+
+    #[test]
+    fn only_unsigned_compares_of_zero_extended_values_narrow() {
+        let zext = |r: u8| r != R3;
+        assert!(compares_as_32_bits(Insn::jmp_imm(op::JEQ, R0, 5, 0), zext));
+        assert!(compares_as_32_bits(Insn::jmp_reg(op::JGT, R0, R1, 0), zext));
+        assert!(compares_as_32_bits(
+            Insn::jmp_imm(op::JSET, R0, 0xff, 0),
+            zext
+        ));
+        assert!(!compares_as_32_bits(
+            Insn::jmp_imm(op::JEQ, R0, -1, 0),
+            zext
+        ));
+        assert!(!compares_as_32_bits(
+            Insn::jmp_imm(op::JSGT, R0, 5, 0),
+            zext
+        ));
+        assert!(!compares_as_32_bits(Insn::jmp_imm(op::JEQ, R3, 5, 0), zext));
+        assert!(!compares_as_32_bits(
+            Insn::jmp_reg(op::JLT, R0, R3, 0),
+            zext
+        ));
+    }
+
+    #[test]
+    fn narrowed_and_wide_compares_match_the_interpreter() {
+        let conds = [
+            op::JEQ,
+            op::JNE,
+            op::JGT,
+            op::JGE,
+            op::JLT,
+            op::JLE,
+            op::JSET,
+            op::JSGT,
+            op::JSGE,
+            op::JSLT,
+            op::JSLE,
+        ];
+        // R2 = packet[0..4] (zero-extended) through operations that keep
+        // it zero-extended or not; then R0 = packet[4..8].
+        let swap = |e: u8, w: i32| Insn::new(class::ALU | op::END | e, R2, 0, 0, w);
+        let shift = Insn::alu64_imm(op::LSH, R2, 31);
+        let producers: Vec<Vec<Insn>> = vec![
+            vec![],
+            vec![shift],
+            vec![swap(end::TO_BE, 64)],
+            vec![swap(end::TO_BE, 32)],
+            vec![shift, swap(end::TO_LE, 64)],
+            vec![shift, swap(end::TO_LE, 32)],
+            vec![shift, Insn::alu64_imm(op::AND, R2, -2)],
+            vec![shift, Insn::alu64_imm(op::AND, R2, 0x7fff_fffe)],
+            vec![shift, Insn::alu32_imm(op::ADD, R2, 1)],
+            vec![Insn::alu64_imm(op::ADD, R2, -1)],
+            vec![Insn::alu64_imm(op::MOV, R2, -2)],
+            vec![Insn::alu64_imm(op::MOV, R2, 0x7fff_ffff)],
+            vec![
+                Insn::ld_abs(size::W, 4),
+                Insn::alu64_imm(op::LSH, R0, 32),
+                Insn::alu64_reg(op::AND, R2, R0),
+            ],
+        ];
+        for produce in &producers {
+            for &c in &conds {
+                for imm in [0, 1, 0x7fff_ffff, i32::MIN, -1] {
+                    let mut p = vec![
+                        CTX,
+                        Insn::ld_abs(size::W, 0),
+                        Insn::alu64_reg(op::MOV, R2, R0),
+                    ];
+                    p.extend(produce);
+                    p.extend([
+                        Insn::ld_abs(size::W, 4),
+                        Insn::jmp_imm(c, R2, imm, 2),
+                        Insn::jmp_reg(c, R2, R0, 1),
+                        Insn::alu32_imm(op::MOV, R0, 3),
+                        Insn::exit(),
+                    ]);
+                    same_as_interpreter(&p);
+                }
+            }
+        }
+    }
 
     #[test]
     fn registers_never_read_cost_nothing() {
