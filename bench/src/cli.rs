@@ -1,6 +1,6 @@
 //! The command line: subcommands and their options.
 
-use crate::{dump, engines_cmd, exec, lab, plot};
+use crate::{compile, dump, engines_cmd, exec, lab, plot};
 use clap::{Parser, Subcommand};
 
 /// bpflab: a lab for classic and extended BPF filter engines.
@@ -23,6 +23,10 @@ enum Command {
     Dump(dump::DumpArgs),
     /// List every engine and whether this build and machine can run it.
     Engines,
+    /// Compile a tcpdump expression with libpcap (Ethernet, snapshot length
+    /// 65535, optimized) and print it in `tcpdump -dd` form (needs the
+    /// `libpcap` feature).
+    Compile(compile::CompileArgs),
     /// Chart result CSVs (measured beside published, across machines and
     /// architectures) as SVG and PNG.
     Plot(plot::PlotArgs),
@@ -40,6 +44,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Exec(args)) => exec::run(&args),
         Some(Command::Dump(args)) => dump::run(&args),
         Some(Command::Engines) => engines_cmd::run(),
+        Some(Command::Compile(args)) => compile::run(&args),
         Some(Command::Plot(args)) => plot::run(&args),
     }
 }

@@ -2,6 +2,7 @@
 //! scenarios, measures them, and writes and reports the results.
 
 pub mod cli;
+mod compile;
 mod dump;
 mod engines_cmd;
 mod exec;

@@ -19,6 +19,15 @@ pub enum Engine {
     ExtJit,
     /// Converted to eBPF, run by a single-`match` interpreter.
     ExtSwitch,
+    /// libpcap's own classic interpreter (`bpf_filter`), a reference engine.
+    Libpcap,
+    /// Hand-written Rust deciding what fprog1/fprog2 decide: the speed a
+    /// JIT could approach.
+    Native,
+    /// The rbpf crate's interpreter on the portable conversion.
+    Rbpf,
+    /// The rbpf crate's x86_64 JIT on the portable conversion.
+    RbpfJit,
 }
 
 impl Engine {
@@ -29,6 +38,10 @@ impl Engine {
         Engine::Ext,
         Engine::ExtJit,
         Engine::ExtSwitch,
+        Engine::Native,
+        Engine::Libpcap,
+        Engine::Rbpf,
+        Engine::RbpfJit,
     ];
 
     /// The name used on the command line and in results.
@@ -39,6 +52,10 @@ impl Engine {
             Engine::Ext => "ext",
             Engine::ExtJit => "ext-jit",
             Engine::ExtSwitch => "ext-switch",
+            Engine::Libpcap => "libpcap",
+            Engine::Native => "native",
+            Engine::Rbpf => "rbpf",
+            Engine::RbpfJit => "rbpf-jit",
         }
     }
 
@@ -60,6 +77,18 @@ impl Engine {
             Engine::ExtSwitch => {
                 "converted to eBPF (5.x rules), plain loop-and-match interpreter: one dispatch jump"
             }
+            Engine::Libpcap => {
+                "libpcap's own classic interpreter (bpf_filter); serves programs whose libpcap result is Linux's"
+            }
+            Engine::Native => {
+                "hand-written Rust for fprog1 and fprog2 (same bounds rules and verdicts); serves only those"
+            }
+            Engine::Rbpf => {
+                "the rbpf crate's interpreter on the portable conversion (explicit bounds checks, byte swaps)"
+            }
+            Engine::RbpfJit => {
+                "the rbpf crate's x86_64 JIT on the portable conversion; no netlink helpers, 4 KiB of code"
+            }
         }
     }
 
@@ -69,6 +98,9 @@ impl Engine {
         match self {
             Engine::Old | Engine::Ext | Engine::ExtSwitch => Ok(()),
             Engine::OldJit | Engine::ExtJit => crate::jit::availability(),
+            Engine::Libpcap => crate::libpcap::availability(),
+            Engine::Native | Engine::Rbpf => Ok(()),
+            Engine::RbpfJit => crate::rbpf_engine::jit_availability(),
         }
     }
 
@@ -89,6 +121,14 @@ impl Engine {
     /// bpflab's own and has none).
     pub fn mode(self) -> Option<Mode> {
         Mode::ALL.into_iter().find(|&m| Engine::from(m) == self)
+    }
+
+    /// Whether the engine runs every checked program. Reference engines
+    /// serve only some (those whose results would equal Linux's, or the
+    /// programs they know) and refuse the others at attach with
+    /// [`AttachError::NotServed`](crate::AttachError::NotServed).
+    pub fn serves_every_program(self) -> bool {
+        !matches!(self, Engine::Libpcap | Engine::Native | Engine::RbpfJit)
     }
 
     /// Whether the engine runs the program converted to eBPF.
@@ -207,11 +247,19 @@ mod tests {
     #[test]
     fn jits_only_where_there_is_one() {
         let available: Vec<Engine> = Engine::available().collect();
-        if cfg!(target_arch = "x86_64") {
-            assert_eq!(available, Engine::ALL);
-        } else {
-            assert_eq!(available, [Engine::Old, Engine::Ext, Engine::ExtSwitch]);
-            for jit in [Engine::OldJit, Engine::ExtJit] {
+        for e in [
+            Engine::Old,
+            Engine::Ext,
+            Engine::ExtSwitch,
+            Engine::Native,
+            Engine::Rbpf,
+        ] {
+            assert!(available.contains(&e), "{e}");
+        }
+        for jit in [Engine::OldJit, Engine::ExtJit] {
+            if cfg!(target_arch = "x86_64") {
+                assert!(available.contains(&jit));
+            } else {
                 assert_eq!(jit.availability(), Err("no JIT for this architecture yet"));
             }
         }

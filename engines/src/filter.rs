@@ -11,6 +11,9 @@ use crate::ebpf::{
 };
 use crate::engine::Engine;
 use crate::jit::{ClassicJit, EbpfJit, JitError};
+use crate::libpcap::LibpcapFilter;
+use crate::native::NativeFilter;
+use crate::rbpf_engine::RbpfFilter;
 use thiserror::Error;
 
 /// Why a program could not be attached to an engine.
@@ -40,6 +43,15 @@ pub enum AttachError {
         /// What went wrong.
         error: DecodeError,
     },
+    /// A reference engine that serves only some programs refuses this one
+    /// (it would not give Linux's results, or does not know the program).
+    #[error("engine {engine} does not serve this program: {why}")]
+    NotServed {
+        /// The engine asked for.
+        engine: Engine,
+        /// Why not.
+        why: String,
+    },
     /// The JIT could not compile the program (it never runs it wrong).
     #[error("engine {engine}: the JIT refused the program: {error}")]
     Jit {
@@ -51,13 +63,18 @@ pub enum AttachError {
 }
 
 /// The engine-specific form of a program, prepared once at attach time.
+/// (`Libpcap` is built only with the `libpcap` feature.)
 #[derive(Clone, Debug)]
+#[cfg_attr(not(feature = "libpcap"), allow(dead_code))]
 enum Prepared {
     Old(OldInterpreter),
     Ext(ExtInterpreter),
     ExtSwitch(ExtSwitchInterpreter),
     OldJit(ClassicJit),
     ExtJit(EbpfJit),
+    Libpcap(LibpcapFilter),
+    Native(NativeFilter),
+    Rbpf(RbpfFilter),
 }
 
 /// A checked program attached to one engine, ready to run on skbs.
@@ -79,31 +96,50 @@ impl Filter {
         engine
             .availability()
             .map_err(|why| AttachError::Unavailable { engine, why })?;
-        let converted = if engine.converts() {
-            Some(convert(&program).map_err(|error| AttachError::Convert { engine, error })?)
-        } else {
-            None
-        };
         let decode_error = |error| AttachError::Decode { engine, error };
         let jit_error = |error| AttachError::Jit { engine, error };
-        let prepared = match (engine, &converted) {
-            (Engine::Ext, Some(c)) => {
-                Prepared::Ext(ExtInterpreter::new(&c.insns).map_err(decode_error)?)
-            }
-            (Engine::ExtSwitch, Some(c)) => {
-                Prepared::ExtSwitch(ExtSwitchInterpreter::new(&c.insns).map_err(decode_error)?)
-            }
-            (Engine::ExtJit, Some(c)) => Prepared::ExtJit(EbpfJit::compile(c).map_err(jit_error)?),
-            (Engine::Old, _) => Prepared::Old(OldInterpreter::new(&program)),
-            (Engine::OldJit, _) => {
-                Prepared::OldJit(ClassicJit::compile(&program).map_err(jit_error)?)
-            }
-            // Unavailable engines were refused above.
-            _ => {
-                return Err(AttachError::Unavailable {
+        let (converted, prepared) = match engine {
+            Engine::Old => (None, Prepared::Old(OldInterpreter::new(&program))),
+            Engine::OldJit => (
+                None,
+                Prepared::OldJit(ClassicJit::compile(&program).map_err(jit_error)?),
+            ),
+            Engine::Libpcap => {
+                let filter = LibpcapFilter::new(&program).map_err(|e| AttachError::NotServed {
                     engine,
-                    why: "no interpreter for this engine",
-                });
+                    why: e.to_string(),
+                })?;
+                (None, Prepared::Libpcap(filter))
+            }
+            Engine::Native => {
+                let filter = NativeFilter::new(&program).map_err(|e| AttachError::NotServed {
+                    engine,
+                    why: e.to_string(),
+                })?;
+                (None, Prepared::Native(filter))
+            }
+            Engine::Rbpf | Engine::RbpfJit => {
+                let filter = RbpfFilter::new(&program, engine == Engine::RbpfJit).map_err(|e| {
+                    AttachError::NotServed {
+                        engine,
+                        why: e.to_string(),
+                    }
+                })?;
+                (Some(filter.converted().clone()), Prepared::Rbpf(filter))
+            }
+            Engine::Ext | Engine::ExtSwitch | Engine::ExtJit => {
+                let c =
+                    convert(&program).map_err(|error| AttachError::Convert { engine, error })?;
+                let prepared = match engine {
+                    Engine::Ext => {
+                        Prepared::Ext(ExtInterpreter::new(&c.insns).map_err(decode_error)?)
+                    }
+                    Engine::ExtSwitch => Prepared::ExtSwitch(
+                        ExtSwitchInterpreter::new(&c.insns).map_err(decode_error)?,
+                    ),
+                    _ => Prepared::ExtJit(EbpfJit::compile(&c).map_err(jit_error)?),
+                };
+                (Some(c), prepared)
             }
         };
         Ok(Filter {
@@ -123,6 +159,9 @@ impl Filter {
             Prepared::ExtSwitch(interp) => interp.run(skb),
             Prepared::OldJit(jit) => jit.run(skb),
             Prepared::ExtJit(jit) => jit.run(skb),
+            Prepared::Libpcap(f) => f.run(skb),
+            Prepared::Native(f) => f.run(skb),
+            Prepared::Rbpf(f) => f.run(skb),
         }
     }
 

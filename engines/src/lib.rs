@@ -9,6 +9,9 @@ pub mod classic;
 pub mod ebpf;
 pub mod engine;
 pub mod filter;
+pub mod libpcap;
+pub mod native;
+pub mod rbpf_engine;
 pub mod skb;
 
 pub use engine::{Engine, Mode, ParseModeError};

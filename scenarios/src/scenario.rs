@@ -5,9 +5,15 @@
 //!
 //! Both modes are walked the same way (an index list over a list of skbs),
 //! so the walk costs the same and only where the bytes live differs.
+//!
+//! A scenario is either one of the thread's ([`Scenario::new`]: a thread
+//! program on the benchmark packet) or a user's ([`Scenario::from_parts`]:
+//! any checked program on any packets, each with the verdict it must get),
+//! as scenario files ([`crate::file`]) describe them.
 
 use crate::packet::{BENCH_PACKET_LEN, bench_packet};
 use crate::programs::{ACCEPT, ScenarioProgram};
+use bpflab_engines::classic::Program;
 use bpflab_engines::{Filter, Meta, Skb};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
@@ -89,6 +95,18 @@ pub enum ScenarioError {
         /// The count asked for.
         count: usize,
     },
+    /// No packet to build the skbs from.
+    #[error("a scenario needs at least one packet")]
+    NoPackets,
+}
+
+/// A packet of a scenario and the verdict the program must give on it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedPacket {
+    /// The frame's bytes, from the Ethernet header on.
+    pub bytes: Vec<u8>,
+    /// The verdict every engine must return for it.
+    pub expected: u32,
 }
 
 /// A filter returned something other than the scenario's expected verdict.
@@ -97,8 +115,9 @@ pub enum ScenarioError {
     "skb {index} of the {mode} scenario for {program}: the filter returned {got}, expected {expected}"
 )]
 pub struct VerdictMismatch {
-    /// The program of the scenario.
-    pub program: ScenarioProgram,
+    /// The name of the scenario's program (`fprog1`, or a scenario file's
+    /// `name`).
+    pub program: String,
     /// The mode of the scenario.
     pub mode: Mode,
     /// Index of the skb in [`Scenario::skbs`].
@@ -112,9 +131,13 @@ pub struct VerdictMismatch {
 /// A program and the skbs it is timed on, in the order they are visited.
 #[derive(Debug)]
 pub struct Scenario {
-    program: ScenarioProgram,
+    name: String,
+    builtin: Option<ScenarioProgram>,
+    program: Program,
     mode: Mode,
     skbs: Vec<Skb>,
+    /// The verdict expected of each of `skbs`.
+    expected: Vec<u32>,
     order: Vec<u32>,
 }
 
@@ -129,19 +152,56 @@ impl Scenario {
         count: usize,
         seed: u64,
     ) -> Result<Scenario, ScenarioError> {
+        let packet = ExpectedPacket {
+            bytes: bench_packet(),
+            expected: ACCEPT,
+        };
+        let mut scenario = Scenario::from_parts(
+            program.name(),
+            program.program(),
+            std::slice::from_ref(&packet),
+            mode,
+            count,
+            seed,
+        )?;
+        scenario.builtin = Some(program);
+        Ok(scenario)
+    }
+
+    /// A scenario for any checked `program`, called `name` in results, on
+    /// `packets` (at least one). [`Mode::Hit`]: one skb of the first packet
+    /// visited `count` times. [`Mode::Miss`]: `count` separately allocated
+    /// skbs, skb `i` a copy of packet `i % packets.len()` (so with fewer
+    /// skbs than packets only the first `count` packets are used), each
+    /// visited once, in an order shuffled with `seed`.
+    pub fn from_parts(
+        name: impl Into<String>,
+        program: Program,
+        packets: &[ExpectedPacket],
+        mode: Mode,
+        count: usize,
+        seed: u64,
+    ) -> Result<Scenario, ScenarioError> {
         if count == 0 {
             return Err(ScenarioError::ZeroCount);
         }
         if count > MAX_COUNT {
             return Err(ScenarioError::TooMany { count });
         }
-        let packet = bench_packet();
-        let meta = Meta::for_frame(&packet);
+        if packets.is_empty() {
+            return Err(ScenarioError::NoPackets);
+        }
+        let metas: Vec<Meta> = packets.iter().map(|p| Meta::for_frame(&p.bytes)).collect();
         let distinct = match mode {
             Mode::Hit => 1,
             Mode::Miss => count,
         };
-        let skbs = (0..distinct).map(|_| fresh_skb(&packet, &meta)).collect();
+        let (skbs, expected) = (0..distinct)
+            .map(|i| {
+                let k = i % packets.len();
+                (fresh_skb(&packets[k].bytes, &metas[k]), packets[k].expected)
+            })
+            .unzip();
         // count <= MAX_COUNT < u32::MAX, so the indices fit.
         let mut order: Vec<u32> = match mode {
             Mode::Hit => vec![0; count],
@@ -149,9 +209,12 @@ impl Scenario {
         };
         order.shuffle(&mut SmallRng::seed_from_u64(seed));
         Ok(Scenario {
+            name: name.into(),
+            builtin: None,
             program,
             mode,
             skbs,
+            expected,
             order,
         })
     }
@@ -165,9 +228,20 @@ impl Scenario {
         }
     }
 
-    /// The program this scenario is for.
-    pub fn program(&self) -> ScenarioProgram {
-        self.program
+    /// The name of the scenario's program, as results show it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The thread's program this scenario runs, if it is one of the
+    /// thread's scenarios ([`Scenario::new`]).
+    pub fn builtin(&self) -> Option<ScenarioProgram> {
+        self.builtin
+    }
+
+    /// The checked program the scenario runs.
+    pub fn program(&self) -> &Program {
+        &self.program
     }
 
     /// The memory situation.
@@ -175,10 +249,23 @@ impl Scenario {
         self.mode
     }
 
-    /// The verdict every call must give: the bench packet is accepted by
-    /// both programs.
+    /// The verdict expected on the first skb: for the thread's scenarios
+    /// the verdict of every call (the bench packet is accepted by both
+    /// programs). A user scenario's packets may expect different verdicts:
+    /// see [`Scenario::common_expected`] and [`Scenario::expected_of`].
     pub fn expected(&self) -> u32 {
-        ACCEPT
+        self.expected.first().copied().unwrap_or(ACCEPT)
+    }
+
+    /// The verdict every call must give, if all skbs expect the same one.
+    pub fn common_expected(&self) -> Option<u32> {
+        let first = *self.expected.first()?;
+        self.expected.iter().all(|&e| e == first).then_some(first)
+    }
+
+    /// The verdict expected on distinct skb `index` (of [`Scenario::skbs`]).
+    pub fn expected_of(&self, index: usize) -> Option<u32> {
+        self.expected.get(index).copied()
     }
 
     /// The distinct skbs, in allocation order.
@@ -216,15 +303,14 @@ impl Scenario {
         self.skbs.len() * SKB_BUFFER_CAPACITY
     }
 
-    /// Runs `filter` once on every distinct skb and checks each gives
-    /// [`Scenario::expected`]; the lab does this before timing.
+    /// Runs `filter` once on every distinct skb and checks each gives its
+    /// expected verdict; the lab does this before timing.
     pub fn verify(&self, filter: &Filter) -> Result<(), VerdictMismatch> {
-        let expected = self.expected();
-        for (index, skb) in self.skbs.iter().enumerate() {
+        for (index, (skb, &expected)) in self.skbs.iter().zip(&self.expected).enumerate() {
             let got = filter.run(skb);
             if got != expected {
                 return Err(VerdictMismatch {
-                    program: self.program,
+                    program: self.name.clone(),
                     mode: self.mode,
                     index,
                     got,
@@ -293,9 +379,10 @@ mod tests {
         assert!(s.get(500).is_none());
         assert_eq!(s.buffer_bytes(), SKB_BUFFER_CAPACITY);
         assert_eq!(
-            (s.program(), s.mode()),
-            (ScenarioProgram::Fprog2, Mode::Hit)
+            (s.builtin(), s.name(), s.mode()),
+            (Some(ScenarioProgram::Fprog2), "fprog2", Mode::Hit)
         );
+        assert_eq!(s.program(), &ScenarioProgram::Fprog2.program());
     }
 
     #[test]
@@ -363,6 +450,42 @@ mod tests {
     }
 
     #[test]
+    fn from_parts_cycles_through_the_packets_in_miss_mode() {
+        let packets: Vec<ExpectedPacket> = (0..3u8)
+            .map(|i| ExpectedPacket {
+                bytes: vec![i; 20 + usize::from(i)],
+                expected: u32::from(i),
+            })
+            .collect();
+        let program = ScenarioProgram::Fprog1.program();
+        let s = Scenario::from_parts("mine", program.clone(), &packets, Mode::Miss, 7, 1).unwrap();
+        assert_eq!(
+            (s.name(), s.builtin(), s.mode()),
+            ("mine", None, Mode::Miss)
+        );
+        let lens: Vec<u32> = s.skbs().iter().map(Skb::len).collect();
+        assert_eq!(lens, [20, 21, 22, 20, 21, 22, 20]);
+        let expected: Vec<Option<u32>> = (0..8).map(|i| s.expected_of(i)).collect();
+        assert_eq!(
+            expected,
+            [0, 1, 2, 0, 1, 2, 0]
+                .map(Some)
+                .into_iter()
+                .chain([None])
+                .collect::<Vec<_>>()
+        );
+        assert_eq!((s.expected(), s.common_expected()), (0, None));
+        let hit = Scenario::from_parts("mine", program.clone(), &packets, Mode::Hit, 7, 1).unwrap();
+        assert_eq!(hit.skbs().len(), 1);
+        assert_eq!(hit.skbs()[0].data(), packets[0].bytes.as_slice());
+        assert_eq!(hit.common_expected(), Some(0));
+        assert_eq!(
+            Scenario::from_parts("mine", program, &[], Mode::Hit, 7, 1).unwrap_err(),
+            ScenarioError::NoPackets
+        );
+    }
+
+    #[test]
     fn verify_reports_the_first_wrong_verdict() {
         let s = Scenario::new(ScenarioProgram::Fprog1, Mode::Miss, 3, 1).unwrap();
         let reject_all = bpflab_engines::classic::check(vec![bpflab_engines::classic::Insn {
@@ -377,7 +500,7 @@ mod tests {
         assert_eq!(
             err,
             VerdictMismatch {
-                program: ScenarioProgram::Fprog1,
+                program: "fprog1".into(),
                 mode: Mode::Miss,
                 index: 0,
                 got: 0,

@@ -1,6 +1,12 @@
 //! The lab: every engine × program × mode measured on this machine
 //! (calibrated ns/call, counters per call), written as CSV and JSON, and
 //! reported beside the thread's published tables.
+//!
+//! The programs are the thread's two, or with `--scenario FILE` (repeatable)
+//! the users' own, described in scenario files
+//! ([`bpflab_scenarios::file`]): each file is read, its program compiled
+//! or checked and its packets run on every engine against their expected
+//! verdicts before anything is measured.
 
 pub mod counters;
 pub mod machine;
@@ -12,16 +18,17 @@ pub mod timing;
 pub mod workload;
 
 use anyhow::{Context as _, anyhow, bail};
+use bpflab_engines::classic::Program;
 use bpflab_engines::{Engine, Filter};
 use bpflab_scenarios::packet::samples;
 use bpflab_scenarios::scenario::{DEFAULT_SEED, MAX_COUNT};
-use bpflab_scenarios::{DEFAULT_MISS_SKBS, Mode, Scenario, ScenarioProgram};
+use bpflab_scenarios::{DEFAULT_MISS_SKBS, Mode, Scenario, ScenarioFile, ScenarioProgram};
 use clap::Args;
 use counters::{Counters, Event};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use machine::Machine;
 use results::{CounterSource, Row};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use timing::TimingPlan;
 use workload::{Workload, bpflab_measured_calls};
 
@@ -34,12 +41,19 @@ pub struct LabArgs {
     /// Programs to run, comma-separated (fprog1, fprog2).
     #[arg(long, value_delimiter = ',', value_name = "P,Q")]
     programs: Vec<String>,
-    /// Modes, comma-separated (hit, miss).
+    /// A scenario file (TOML) naming a program and packets to measure
+    /// instead of the thread's programs; repeatable. See
+    /// scenarios/files/fprog1.toml for the format.
+    #[arg(long = "scenario", value_name = "FILE")]
+    scenarios: Vec<PathBuf>,
+    /// Modes, comma-separated (hit, miss) [default: a scenario file's
+    /// modes, else both].
     #[arg(long, value_delimiter = ',', value_name = "M,N")]
     modes: Vec<String>,
-    /// Distinct skbs in miss mode (hit mode visits one skb as many times).
-    #[arg(long, default_value_t = DEFAULT_MISS_SKBS as u64, value_name = "N")]
-    skbs: u64,
+    /// Distinct skbs in miss mode (hit mode visits one skb as many times)
+    /// [default: a scenario file's skbs, else 10000].
+    #[arg(long, value_name = "N")]
+    skbs: Option<u64>,
     /// Folder for the run's CSV and JSON.
     #[arg(long, default_value = "results", value_name = "DIR")]
     out: PathBuf,
@@ -65,8 +79,9 @@ impl Default for LabArgs {
         LabArgs {
             engines: Vec::new(),
             programs: Vec::new(),
+            scenarios: Vec::new(),
             modes: Vec::new(),
-            skbs: DEFAULT_MISS_SKBS as u64,
+            skbs: None,
             out: PathBuf::from("results"),
             plots: PathBuf::from("plots"),
             quiet: false,
@@ -77,23 +92,83 @@ impl Default for LabArgs {
     }
 }
 
-/// One measured cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cell {
-    /// The engine.
-    pub engine: Engine,
-    /// The program.
-    pub program: ScenarioProgram,
-    /// hit or miss.
-    pub mode: Mode,
-}
-
 /// The validated plan of a run.
 struct Plan {
     engines: Vec<Engine>,
-    programs: Vec<ScenarioProgram>,
+    programs: Vec<Planned>,
+}
+
+/// One program of a run, with the modes, engines and sizes it runs with.
+struct Planned {
+    /// Its name in results.
+    name: String,
+    /// What it runs on.
+    source: Source,
+    /// The checked program.
+    program: Program,
+    /// The engines that measure it.
+    engines: Vec<Engine>,
     modes: Vec<Mode>,
     skbs: usize,
+    seed: u64,
+}
+
+/// Where a planned program and its packets come from.
+enum Source {
+    /// One of the thread's programs on the benchmark packet.
+    Thread(ScenarioProgram),
+    /// A scenario file.
+    File(Box<ScenarioFile>),
+}
+
+impl Planned {
+    /// The scenario of this program in `mode`.
+    fn scenario(&self, mode: Mode) -> anyhow::Result<Scenario> {
+        Ok(match &self.source {
+            Source::Thread(p) => Scenario::new(*p, mode, self.skbs, self.seed)?,
+            Source::File(f) => f.scenario(self.program.clone(), mode, self.skbs, self.seed)?,
+        })
+    }
+
+    /// The `sim-cell` arguments that rebuild this program's scenario in
+    /// `mode` for `engine` in a child process.
+    fn sim_cell_args(&self, engine: Engine, mode: Mode) -> Vec<String> {
+        let source = match &self.source {
+            Source::Thread(p) => ["--program".to_string(), p.name().into()],
+            Source::File(f) => ["--scenario".to_string(), f.path().display().to_string()],
+        };
+        let mut args = vec!["--engine".into(), engine.name().into()];
+        args.extend(source);
+        args.extend([
+            "--mode".into(),
+            mode.name().into(),
+            "--skbs".into(),
+            self.skbs.to_string(),
+        ]);
+        args
+    }
+}
+
+/// Compiles a scenario's tcpdump expression with libpcap (Ethernet) and
+/// checks the result; without the `libpcap` feature this says what is
+/// missing.
+pub fn compile_expression(expression: &str) -> anyhow::Result<Program> {
+    let insns = bpflab_engines::libpcap::compile_expression(expression)?;
+    Ok(bpflab_engines::classic::check(insns)?)
+}
+
+/// Reads a scenario file and its program (compiling an expression).
+fn load_scenario_file(path: &Path) -> anyhow::Result<(ScenarioFile, Program)> {
+    let file = ScenarioFile::load(path)?;
+    let program = file.resolve_program(|expr| {
+        compile_expression(expr).map_err(|e| {
+            e.chain()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(": ")
+        })
+    })?;
+    Ok((file, program))
 }
 
 /// Parses a comma list of names with `parse`, defaulting to `all`.
@@ -127,6 +202,11 @@ fn plan(args: &LabArgs, machine: &Machine) -> anyhow::Result<Plan> {
         e.availability()
             .map_err(|why| anyhow!("engine {e} is not available: {why}"))?;
     }
+    if !args.scenarios.is_empty() && !args.programs.is_empty() {
+        bail!(
+            "--programs picks the thread's programs and --scenario brings its own: give one or the other"
+        );
+    }
     let programs = names(
         &args.programs,
         ScenarioProgram::ALL.to_vec(),
@@ -141,12 +221,30 @@ fn plan(args: &LabArgs, machine: &Machine) -> anyhow::Result<Plan> {
         Mode::from_name,
         "modes: hit, miss",
     )?;
-    if args.skbs == 0 {
-        bail!("--skbs 0: a scenario needs at least one skb");
-    }
-    let skbs = match usize::try_from(args.skbs) {
-        Ok(n) if n <= MAX_COUNT => n,
-        _ => bail!("--skbs {}: at most {MAX_COUNT}", args.skbs),
+    let skbs = match args.skbs {
+        None => None,
+        Some(0) => bail!("--skbs 0: a scenario needs at least one skb"),
+        Some(n) => match usize::try_from(n) {
+            Ok(n) if n <= MAX_COUNT => Some(n),
+            _ => bail!("--skbs {n}: at most {MAX_COUNT}"),
+        },
+    };
+    let programs = if args.scenarios.is_empty() {
+        programs
+            .into_iter()
+            .map(|p| Planned {
+                name: p.name().into(),
+                source: Source::Thread(p),
+                program: p.program(),
+                engines: engines.clone(),
+                modes: modes.clone(),
+                skbs: skbs.unwrap_or(DEFAULT_MISS_SKBS),
+                seed: DEFAULT_SEED,
+            })
+            .collect()
+    } else {
+        let modes = (!args.modes.is_empty()).then_some(modes);
+        plan_files(args, &engines, modes.as_deref(), skbs)?
     };
     if args.simulate && !simulate::available() {
         bail!("--simulate needs valgrind, which is not installed here");
@@ -156,12 +254,83 @@ fn plan(args: &LabArgs, machine: &Machine) -> anyhow::Result<Plan> {
     }
     results::ensure_writable(&args.out)?;
     results::ensure_writable(&args.plots)?;
-    Ok(Plan {
-        engines,
-        programs,
-        modes,
-        skbs,
-    })
+    Ok(Plan { engines, programs })
+}
+
+/// Reads every `--scenario` file and runs its packets on every engine
+/// against their expected verdicts. An engine that cannot run a file's
+/// program is an error when `--engines` names it, and is left out of that
+/// program's cells (with a note) when it was picked by default.
+fn plan_files(
+    args: &LabArgs,
+    engines: &[Engine],
+    modes: Option<&[Mode]>,
+    skbs: Option<usize>,
+) -> anyhow::Result<Vec<Planned>> {
+    let mut planned: Vec<Planned> = Vec::new();
+    for path in &args.scenarios {
+        let (file, program) = load_scenario_file(path)?;
+        if let Some(other) = planned.iter().find(|p| p.name == file.name()) {
+            let first = match &other.source {
+                Source::File(f) => f.path().display().to_string(),
+                Source::Thread(_) => String::new(),
+            };
+            bail!(
+                "{}: name `{}` is also the name in {first}; results tell programs apart by name",
+                path.display(),
+                file.name()
+            );
+        }
+        let mut usable = Vec::new();
+        for &engine in engines {
+            let filter = match Filter::attach(program.clone(), engine) {
+                Ok(f) => f,
+                Err(e) if args.engines.is_empty() => {
+                    if !args.quiet {
+                        eprintln!(
+                            "{}: engine {engine} left out: it cannot run `{}`: {e}",
+                            path.display(),
+                            file.name()
+                        );
+                    }
+                    continue;
+                }
+                Err(e) => bail!(
+                    "{}: engine {engine} cannot run `{}`: {e}",
+                    path.display(),
+                    file.name()
+                ),
+            };
+            for (i, packet) in file.packets().iter().enumerate() {
+                let got = filter.run(&bpflab_engines::Skb::from_frame(packet.bytes.clone()));
+                if got != packet.expected {
+                    bail!(
+                        "{}: packet {} of {}: engine {engine} returns {got}, the file expects {}; nothing was measured",
+                        path.display(),
+                        i + 1,
+                        file.packets().len(),
+                        packet.expected
+                    );
+                }
+            }
+            usable.push(engine);
+        }
+        if usable.is_empty() {
+            bail!("{}: no engine can run `{}`", path.display(), file.name());
+        }
+        planned.push(Planned {
+            name: file.name().into(),
+            program,
+            engines: usable,
+            modes: modes
+                .or(file.modes())
+                .map_or_else(|| Mode::ALL.to_vec(), <[Mode]>::to_vec),
+            skbs: skbs.or(file.skbs()).unwrap_or(DEFAULT_MISS_SKBS),
+            seed: file.seed().unwrap_or(DEFAULT_SEED),
+            source: Source::File(Box::new(file)),
+        });
+    }
+    Ok(planned)
 }
 
 /// Runs the lab.
@@ -197,21 +366,27 @@ pub fn run(args: &LabArgs) -> anyhow::Result<()> {
         );
     }
 
-    let cells = plan.engines.len() * plan.programs.len() * plan.modes.len();
+    let cells: usize = plan
+        .programs
+        .iter()
+        .map(|p| p.engines.len() * p.modes.len())
+        .sum();
     let bar = progress_bar(cells as u64, args.quiet);
     let mut rows = Vec::with_capacity(cells);
-    for &program in &plan.programs {
-        for &mode in &plan.modes {
-            let scenario = Scenario::new(program, mode, plan.skbs, DEFAULT_SEED)?;
-            for &engine in &plan.engines {
-                let cell = Cell {
-                    engine,
-                    program,
-                    mode,
-                };
+    for planned in &plan.programs {
+        let program = &planned.name;
+        for &mode in &planned.modes {
+            let scenario = planned.scenario(mode)?;
+            for &engine in &planned.engines {
                 bar.set_message(format!("{engine} {program} {mode}"));
-                let measured =
-                    measure_cell(cell, &scenario, &timing_plan, &mut counters, args.simulate)?;
+                let measured = measure_cell(
+                    engine,
+                    planned,
+                    &scenario,
+                    &timing_plan,
+                    &mut counters,
+                    args.simulate,
+                )?;
                 rows.push(Row {
                     run_id: run_id.clone(),
                     timestamp: timestamp.clone(),
@@ -262,20 +437,18 @@ fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
     bar
 }
 
-/// Measures one cell: verdicts first, then timing, then counters.
+/// Measures one cell (`engine` on `planned`'s `scenario`): verdicts
+/// first, then timing, then counters.
 fn measure_cell(
-    cell: Cell,
+    engine: Engine,
+    planned: &Planned,
     scenario: &Scenario,
     plan: &TimingPlan,
     counters: &mut Counters,
     simulate: bool,
 ) -> anyhow::Result<Row> {
-    let Cell {
-        engine,
-        program,
-        mode,
-    } = cell;
-    let filter = Filter::attach(program.program(), engine)
+    let (program, mode) = (scenario.name(), scenario.mode());
+    let filter = Filter::attach(scenario.program().clone(), engine)
         .with_context(|| format!("{program} on {engine}"))?;
     scenario
         .verify(&filter)
@@ -292,7 +465,7 @@ fn measure_cell(
         rustc: String::new(),
         source: String::new(),
         engine: engine.name().into(),
-        program: program.name().into(),
+        program: program.into(),
         mode: mode.name().into(),
         skbs: scenario.skbs().len() as u64,
         ns_per_call: Some(t.median),
@@ -305,12 +478,12 @@ fn measure_cell(
         cycles: None,
         cache_misses: None,
         counter_source: CounterSource::None,
-        result: Some(scenario.expected()),
+        result: scenario.common_expected(),
         emulated: false,
     };
     if simulate {
         let calls = scenario.len() as u64;
-        let s = simulate::simulate_cell(&sim_cell_args(cell, scenario.len()), calls)
+        let s = simulate::simulate_cell(&planned.sim_cell_args(engine, mode), calls)
             .with_context(|| format!("simulating {engine} {program} {mode}"))?;
         row.branch_misses = Some(s.branch_misses);
         row.branches = Some(s.branches);
@@ -332,28 +505,20 @@ fn measure_cell(
     Ok(row)
 }
 
-/// The `sim-cell` arguments that rebuild `cell` in a child process.
-fn sim_cell_args(cell: Cell, skbs: usize) -> Vec<String> {
-    vec![
-        "--engine".into(),
-        cell.engine.name().into(),
-        "--program".into(),
-        cell.program.name().into(),
-        "--mode".into(),
-        cell.mode.name().into(),
-        "--skbs".into(),
-        skbs.to_string(),
-    ]
-}
-
 /// Options of the hidden `bpflab sim-cell`: one cell's calls, for the
 /// branch simulator to count.
 #[derive(Debug, Args)]
 pub struct SimCellArgs {
     #[arg(long)]
     engine: String,
+    #[arg(
+        long,
+        required_unless_present = "scenario",
+        conflicts_with = "scenario"
+    )]
+    program: Option<String>,
     #[arg(long)]
-    program: String,
+    scenario: Option<PathBuf>,
     #[arg(long)]
     mode: String,
     #[arg(long)]
@@ -367,11 +532,21 @@ pub struct SimCellArgs {
 pub fn sim_cell(args: &SimCellArgs) -> anyhow::Result<()> {
     let engine =
         Engine::from_name(&args.engine).ok_or_else(|| anyhow!("unknown engine {}", args.engine))?;
-    let program = ScenarioProgram::from_name(&args.program)
-        .ok_or_else(|| anyhow!("unknown program {}", args.program))?;
     let mode: Mode = args.mode.parse()?;
-    let scenario = Scenario::new(program, mode, args.skbs, DEFAULT_SEED)?;
-    let filter = Filter::attach(program.program(), engine)?;
+    let scenario = match (&args.program, &args.scenario) {
+        (Some(name), _) => {
+            let program = ScenarioProgram::from_name(name)
+                .ok_or_else(|| anyhow!("unknown program {name}"))?;
+            Scenario::new(program, mode, args.skbs, DEFAULT_SEED)?
+        }
+        (None, Some(path)) => {
+            let (file, program) = load_scenario_file(path)?;
+            let seed = file.seed().unwrap_or(DEFAULT_SEED);
+            file.scenario(program, mode, args.skbs, seed)?
+        }
+        (None, None) => bail!("sim-cell needs --program or --scenario"),
+    };
+    let filter = Filter::attach(scenario.program().clone(), engine)?;
     scenario.verify(&filter)?;
     let mut work = Workload::new(&filter, &scenario);
     // Warm-up outside the collected symbol (`run` is inlined here).

@@ -123,15 +123,53 @@ fn engine_order(rows: &[Row]) -> Vec<String> {
     engines
 }
 
-fn header() -> Vec<String> {
+/// The report's columns: the thread's four when every row is of the
+/// thread's programs; otherwise each (program, mode) of the rows, programs
+/// in run order, hit before miss.
+pub fn columns(rows: &[Row]) -> Vec<(String, String)> {
+    let thread = |p: &str| CELLS.iter().any(|(c, _)| *c == p);
+    if rows.iter().all(|r| thread(&r.program)) {
+        return CELLS
+            .iter()
+            .map(|(p, m)| (p.to_string(), m.to_string()))
+            .collect();
+    }
+    let mut programs: Vec<&str> = Vec::new();
+    for r in rows {
+        if !programs.contains(&r.program.as_str()) {
+            programs.push(&r.program);
+        }
+    }
+    let mut modes: Vec<&str> = ["hit", "miss"]
+        .into_iter()
+        .filter(|m| rows.iter().any(|r| r.mode == *m))
+        .collect();
+    for r in rows {
+        if !modes.contains(&r.mode.as_str()) {
+            modes.push(&r.mode);
+        }
+    }
+    programs
+        .iter()
+        .flat_map(|p| {
+            modes
+                .iter()
+                .filter(|m| rows.iter().any(|r| r.program == *p && r.mode == **m))
+                .map(|m| (p.to_string(), m.to_string()))
+        })
+        .collect()
+}
+
+fn header(cols: &[(String, String)]) -> Vec<String> {
     std::iter::once("engine".to_string())
-        .chain(CELLS.iter().map(|(p, m)| format!("{p} {m}")))
+        .chain(cols.iter().map(|(p, m)| format!("{p} {m}")))
         .collect()
 }
 
 /// The full report for the run's `rows` on `arch`, beside `published`.
 pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> String {
     let engines = engine_order(rows);
+    let cols = columns(rows);
     let has_published = published.iter().any(|r| r.arch == arch);
     let ns = |r: Option<&Row>| r.and_then(|r| r.ns_per_call);
     let mut out = String::new();
@@ -167,12 +205,12 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
 
     let ns_table = Table {
         title: format!("ns per call on {arch}: measured here (published in 2014)"),
-        header: header(),
+        header: header(&cols),
         rows: engines
             .iter()
             .map(|e| {
                 std::iter::once(e.clone())
-                    .chain(CELLS.iter().map(|(p, m)| {
+                    .chain(cols.iter().map(|(p, m)| {
                         let measured =
                             ns(find(rows, arch, e, p, m)).map_or("-".into(), |v| format!("{v:.1}"));
                         format!("{measured} ({})", published_text(published, arch, e, p, m))
@@ -185,12 +223,12 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
 
     let speedup = Table {
         title: "speedup over old: measured here (published); absolute times differ across machines, the ratios are what reproduces".into(),
-        header: header(),
+        header: header(&cols),
         rows: engines
             .iter()
             .map(|e| {
                 std::iter::once(e.clone())
-                    .chain(CELLS.iter().map(|(p, m)| {
+                    .chain(cols.iter().map(|(p, m)| {
                         let here = ratio(ns(find(rows, arch, "old", p, m)), ns(find(rows, arch, e, p, m)));
                         let then = ratio(
                             ns(find(published, arch, "old", p, m)),
@@ -204,12 +242,18 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
     };
     out.push_str(&format!("\n{}{gap}", speedup.render(markdown)));
     out.push('\n');
-    out.push_str(&branch_table(rows, arch, &engines, markdown));
+    out.push_str(&branch_table(rows, arch, &engines, &cols, markdown));
     out
 }
 
 /// Branch misses per call, or a line saying why there are none.
-fn branch_table(rows: &[Row], arch: &str, engines: &[String], markdown: bool) -> String {
+fn branch_table(
+    rows: &[Row],
+    arch: &str,
+    engines: &[String],
+    cols: &[(String, String)],
+    markdown: bool,
+) -> String {
     let source = rows
         .iter()
         .map(|r| r.counter_source)
@@ -228,12 +272,12 @@ fn branch_table(rows: &[Row], arch: &str, engines: &[String], markdown: bool) ->
         title: format!(
             "branch misses per call on {arch}, {label}; in parentheses instructions per call (the thread published no counts)"
         ),
-        header: header(),
+        header: header(cols),
         rows: engines
             .iter()
             .map(|e| {
                 std::iter::once(e.clone())
-                    .chain(CELLS.iter().map(|(p, m)| {
+                    .chain(cols.iter().map(|(p, m)| {
                         let r = find(rows, arch, e, p, m);
                         let bm =
                             value(r, |r| r.branch_misses).map_or("-".into(), |v| format!("{v:.2}"));
@@ -326,6 +370,29 @@ branch misses: unavailable (this machine exposes no hardware counters); `bpflab 
         assert!(md.contains("| old | 20.0 (90) | 40.0 (90) | 60.0 (90) | 80.0 (90) |"));
         assert!(md.contains("SIMULATED"));
         assert!(md.contains("| ext | 1.00 (10) | 2.00 (20) | 3.00 (30) | 4.00 (40) |"));
+    }
+
+    #[test]
+    fn user_programs_get_their_own_columns() {
+        let mut rows = vec![
+            row("old", "mine", "miss", 8.0, None),
+            row("old", "fprog1", "hit", 4.0, None),
+            row("ext", "mine", "miss", 2.0, None),
+        ];
+        assert_eq!(
+            columns(&rows),
+            [("mine", "miss"), ("fprog1", "hit")].map(|(p, m)| (p.to_string(), m.to_string()))
+        );
+        let text = report(&rows, &published(), "x86_64", false);
+        assert!(text.contains("engine  mine miss  fprog1 hit\n"), "{text}");
+        assert!(text.contains("old       8.0 (-)    4.0 (90)\n"), "{text}");
+        assert!(text.contains("ext       2.0 (-)      - (30)\n"), "{text}");
+        assert!(
+            text.contains("ext     4.00x (-)      - (3.00x)\n"),
+            "{text}"
+        );
+        rows.retain(|r| r.program == "fprog1");
+        assert_eq!(columns(&rows).len(), CELLS.len(), "the thread's columns");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod decode;
 pub mod disasm;
 pub mod insn;
 mod ops;
+pub mod portable;
 pub mod switch;
 pub mod threaded;
 

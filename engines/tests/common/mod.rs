@@ -13,7 +13,7 @@ pub mod generator;
 pub mod reference;
 
 use bpflab_engines::classic::Program;
-use bpflab_engines::{Engine, Filter};
+use bpflab_engines::{AttachError, Engine, Filter};
 
 /// The engines this build can run, with the program attached to each.
 ///
@@ -21,9 +21,11 @@ use bpflab_engines::{Engine, Filter};
 /// When an engine that reports itself available refuses the program.
 pub fn attach_everywhere(program: &Program) -> Vec<Filter> {
     let filters: Vec<Filter> = Engine::available()
-        .map(|engine| {
-            Filter::attach(program.clone(), engine)
-                .unwrap_or_else(|e| panic!("engine {engine} is available but attach failed: {e}"))
+        .filter_map(|engine| match Filter::attach(program.clone(), engine) {
+            Ok(f) => Some(f),
+            // Reference engines serve only some programs.
+            Err(AttachError::NotServed { .. }) if !engine.serves_every_program() => None,
+            Err(e) => panic!("engine {engine} is available but attach failed: {e}"),
         })
         .collect();
     assert!(
