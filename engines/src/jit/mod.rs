@@ -22,10 +22,10 @@ mod unsupported;
 pub use error::{JitError, Reject};
 
 #[cfg(target_arch = "x86_64")]
-pub use x86_64::{ClassicJit, EbpfJit};
+pub use x86_64::{ClassicJit, Compiled, EbpfJit};
 
 #[cfg(not(target_arch = "x86_64"))]
-pub use unsupported::{ClassicJit, EbpfJit};
+pub use unsupported::{ClassicJit, Compiled, EbpfJit};
 
 /// Why the JITs cannot run on this architecture.
 pub const UNAVAILABLE: &str = "no JIT for this architecture yet";

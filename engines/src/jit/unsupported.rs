@@ -8,19 +8,15 @@ use crate::ebpf::insn::Insn;
 use crate::jit::JitError;
 use crate::skb::Skb;
 use std::convert::Infallible;
+use std::ops::Deref;
 
-/// A compiled classic program; never exists on this architecture.
+/// A compiled program; never exists on this architecture.
 #[derive(Clone, Debug)]
-pub struct ClassicJit {
+pub struct Compiled {
     never: Infallible,
 }
 
-impl ClassicJit {
-    /// Always [`JitError::Unavailable`] here.
-    pub fn compile(_program: &Program) -> Result<ClassicJit, JitError> {
-        Err(JitError::Unavailable)
-    }
-
+impl Compiled {
     /// Unreachable: no value of this type exists.
     pub fn run(&self, _skb: &Skb) -> u32 {
         match self.never {}
@@ -42,11 +38,28 @@ impl ClassicJit {
     }
 }
 
+/// A compiled classic program; never exists on this architecture.
+#[derive(Clone, Debug)]
+pub struct ClassicJit(Compiled);
+
+impl ClassicJit {
+    /// Always [`JitError::Unavailable`] here.
+    pub fn compile(_program: &Program) -> Result<ClassicJit, JitError> {
+        Err(JitError::Unavailable)
+    }
+}
+
+impl Deref for ClassicJit {
+    type Target = Compiled;
+
+    fn deref(&self) -> &Compiled {
+        &self.0
+    }
+}
+
 /// A compiled eBPF program; never exists on this architecture.
 #[derive(Clone, Debug)]
-pub struct EbpfJit {
-    never: Infallible,
-}
+pub struct EbpfJit(Compiled);
 
 impl EbpfJit {
     /// Always [`JitError::Unavailable`] here.
@@ -58,24 +71,12 @@ impl EbpfJit {
     pub fn compile_insns(_insns: &[Insn]) -> Result<EbpfJit, JitError> {
         Err(JitError::Unavailable)
     }
+}
 
-    /// Unreachable: no value of this type exists.
-    pub fn run(&self, _skb: &Skb) -> u32 {
-        match self.never {}
-    }
+impl Deref for EbpfJit {
+    type Target = Compiled;
 
-    /// Unreachable: no value of this type exists.
-    pub fn run_with_packet(&self, _skb: &Skb, _data: &[u8]) -> u32 {
-        match self.never {}
-    }
-
-    /// Unreachable: no value of this type exists.
-    pub fn code(&self) -> &[u8] {
-        match self.never {}
-    }
-
-    /// Unreachable: no value of this type exists.
-    pub fn insn_offsets(&self) -> &[usize] {
-        match self.never {}
+    fn deref(&self) -> &Compiled {
+        &self.0
     }
 }

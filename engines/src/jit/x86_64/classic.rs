@@ -17,14 +17,13 @@
 use super::asm::{Alu, Cond, Mem, Reg, Shift, Width::*};
 use super::emit::{Emitter, Label, assemble};
 use super::packet::{DATA, Dest, FASTLEN, Packet, Size, TMP};
-use super::runtime::{self, Native};
+use super::runtime::{self, Compiled};
 use crate::classic::Program;
 use crate::classic::insn::{Insn, ancillary, class, code, mode, op, size, skf, src};
 use crate::jit::JitError;
-use crate::skb::{Context, Skb};
-use std::fmt;
+use crate::skb::Context;
 use std::mem::offset_of;
-use std::sync::Arc;
+use std::ops::Deref;
 
 const A: Reg = Reg::Rax;
 const X: Reg = Reg::Rbx;
@@ -32,55 +31,25 @@ const CTX: Reg = Reg::Rdi;
 /// The skb pointer's frame slot.
 const SKB_DISP: i32 = -8;
 
-/// A classic program compiled to x86_64 ("old-jit").
-#[derive(Clone)]
-pub struct ClassicJit {
-    native: Arc<Native>,
-    offsets: Arc<[usize]>,
-}
+/// A classic program compiled to x86_64 ("old-jit"); its methods are
+/// [`Compiled`]'s.
+#[derive(Clone, Debug)]
+pub struct ClassicJit(Compiled);
 
 impl ClassicJit {
     /// Compiles a checked classic program.
     pub fn compile(program: &Program) -> Result<ClassicJit, JitError> {
         let plan = Plan::of(program.insns());
         let (code, offsets) = assemble(|e| plan.generate(e, program.insns()))?;
-        Ok(ClassicJit {
-            native: Arc::new(Native::new(&code)?),
-            offsets: offsets.into(),
-        })
-    }
-
-    /// Runs the filter on `skb` and returns its verdict.
-    #[inline]
-    pub fn run(&self, skb: &Skb) -> u32 {
-        self.native.call(skb, skb.data())
-    }
-
-    /// Runs the filter on `skb` with the inline fast path reading `data`
-    /// instead of `skb.data()` (for tests that put the bytes before a guard
-    /// page); with `data == skb.data()` this is [`ClassicJit::run`].
-    pub fn run_with_packet(&self, skb: &Skb, data: &[u8]) -> u32 {
-        self.native.call(skb, data)
-    }
-
-    /// The machine code.
-    pub fn code(&self) -> &[u8] {
-        self.native.code()
-    }
-
-    /// The offset in [`ClassicJit::code`] where each classic instruction's
-    /// code starts (the prologue comes before the first).
-    pub fn insn_offsets(&self) -> &[usize] {
-        &self.offsets
+        Ok(ClassicJit(Compiled::new(&code, offsets)?))
     }
 }
 
-impl fmt::Debug for ClassicJit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClassicJit")
-            .field("code_bytes", &self.code().len())
-            .field("insns", &self.offsets.len())
-            .finish()
+impl Deref for ClassicJit {
+    type Target = Compiled;
+
+    fn deref(&self) -> &Compiled {
+        &self.0
     }
 }
 

@@ -36,14 +36,12 @@
 use super::asm::{Alu, Cond, Mem, Reg, Shift, Width};
 use super::emit::{Emitter, Label, assemble};
 use super::packet::{DATA, Dest, FASTLEN, Packet, Size, TMP};
-use super::runtime::{self, Native};
+use super::runtime::{self, Compiled};
 use crate::ebpf::Converted;
 use crate::ebpf::insn::{Insn, STACK_BYTES, class, end, helper, mode, op, reg, size, src};
 use crate::jit::JitError;
 use crate::jit::verify::verify;
-use crate::skb::Skb;
-use std::fmt;
-use std::sync::Arc;
+use std::ops::Deref;
 
 /// The x86_64 register of each eBPF register (the reference's §6).
 const MAP: [Reg; reg::COUNT] = [
@@ -65,12 +63,10 @@ fn x(r: u8) -> Reg {
     MAP[usize::from(r) % reg::COUNT]
 }
 
-/// An eBPF program compiled to x86_64 ("ext-jit").
-#[derive(Clone)]
-pub struct EbpfJit {
-    native: Arc<Native>,
-    offsets: Arc<[usize]>,
-}
+/// An eBPF program compiled to x86_64 ("ext-jit"); its methods are
+/// [`Compiled`]'s.
+#[derive(Clone, Debug)]
+pub struct EbpfJit(Compiled);
 
 impl EbpfJit {
     /// Compiles a converted classic program.
@@ -83,43 +79,15 @@ impl EbpfJit {
         verify(insns)?;
         let plan = Plan::of(insns);
         let (code, offsets) = assemble(|e| plan.generate(e, insns))?;
-        Ok(EbpfJit {
-            native: Arc::new(Native::new(&code)?),
-            offsets: offsets.into(),
-        })
-    }
-
-    /// Runs the program on `skb` and returns R0's low 32 bits.
-    #[inline]
-    pub fn run(&self, skb: &Skb) -> u32 {
-        self.native.call(skb, skb.data())
-    }
-
-    /// Runs the program on `skb` with the inline fast path reading `data`
-    /// instead of `skb.data()` (for tests that put the bytes before a guard
-    /// page); with `data == skb.data()` this is [`EbpfJit::run`].
-    pub fn run_with_packet(&self, skb: &Skb, data: &[u8]) -> u32 {
-        self.native.call(skb, data)
-    }
-
-    /// The machine code.
-    pub fn code(&self) -> &[u8] {
-        self.native.code()
-    }
-
-    /// The offset in [`EbpfJit::code`] where each eBPF instruction's code
-    /// starts (the prologue comes before the first).
-    pub fn insn_offsets(&self) -> &[usize] {
-        &self.offsets
+        Ok(EbpfJit(Compiled::new(&code, offsets)?))
     }
 }
 
-impl fmt::Debug for EbpfJit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EbpfJit")
-            .field("code_bytes", &self.code().len())
-            .field("insns", &self.offsets.len())
-            .finish()
+impl Deref for EbpfJit {
+    type Target = Compiled;
+
+    fn deref(&self) -> &Compiled {
+        &self.0
     }
 }
 
@@ -738,6 +706,7 @@ fn jump(e: &mut Emitter, o: u8, insn: Insn, w: Width, dst: Reg, s: Reg, to: Labe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::skb::Skb;
     use crate::classic::{self, check};
     use crate::ebpf::ExtInterpreter;
     use crate::ebpf::insn::reg::*;

@@ -12,3 +12,4 @@ mod runtime;
 
 pub use classic::ClassicJit;
 pub use ebpf::EbpfJit;
+pub use runtime::Compiled;

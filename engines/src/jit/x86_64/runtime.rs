@@ -11,6 +11,8 @@
 use crate::jit::JitError;
 use crate::jit::mem::ExecMem;
 use crate::skb::{Context, Skb};
+use std::fmt;
+use std::sync::Arc;
 
 /// The signature generated code is entered with.
 type Entry = unsafe extern "sysv64" fn(*const Context, *const u8, u64, *const Skb) -> u32;
@@ -57,6 +59,58 @@ impl Native {
                 std::ptr::from_ref(skb),
             )
         }
+    }
+}
+
+/// A compiled program as both JITs hand it out: its code, shared by clones,
+/// and where each source instruction starts in it. `ClassicJit` and
+/// `EbpfJit` dereference to this.
+#[derive(Clone)]
+pub struct Compiled {
+    native: Arc<Native>,
+    offsets: Arc<[usize]>,
+}
+
+impl Compiled {
+    /// Maps `code`, generated for the entry ABI, with its instruction offsets.
+    pub(crate) fn new(code: &[u8], offsets: Vec<usize>) -> Result<Compiled, JitError> {
+        Ok(Compiled {
+            native: Arc::new(Native::new(code)?),
+            offsets: offsets.into(),
+        })
+    }
+
+    /// Runs the program on `skb` and returns its verdict.
+    #[inline]
+    pub fn run(&self, skb: &Skb) -> u32 {
+        self.native.call(skb, skb.data())
+    }
+
+    /// Runs the program on `skb` with the inline fast path reading `data`
+    /// instead of `skb.data()` (for tests that put the bytes before a guard
+    /// page); with `data == skb.data()` this is [`Compiled::run`].
+    pub fn run_with_packet(&self, skb: &Skb, data: &[u8]) -> u32 {
+        self.native.call(skb, data)
+    }
+
+    /// The machine code.
+    pub fn code(&self) -> &[u8] {
+        self.native.code()
+    }
+
+    /// The offset in [`Compiled::code`] where each source (classic or
+    /// eBPF) instruction's code starts; the prologue comes before the first.
+    pub fn insn_offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+}
+
+impl fmt::Debug for Compiled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Compiled")
+            .field("code_bytes", &self.code().len())
+            .field("insns", &self.offsets.len())
+            .finish()
     }
 }
 
