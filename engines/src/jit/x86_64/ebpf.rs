@@ -706,10 +706,10 @@ fn jump(e: &mut Emitter, o: u8, insn: Insn, w: Width, dst: Reg, s: Reg, to: Labe
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::skb::Skb;
     use crate::classic::{self, check};
     use crate::ebpf::ExtInterpreter;
     use crate::ebpf::insn::reg::*;
+    use crate::skb::Skb;
 
     const PUSH_RBX: u8 = 0x53;
     const PUSH_RBP: u8 = 0x55;
