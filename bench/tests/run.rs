@@ -128,12 +128,8 @@ fn markdown_report() {
 
 #[test]
 fn simulated_counters_on_one_cell() {
-    if !bpflab::lab::simulate::available() {
-        eprintln!("skipped: valgrind is not installed, so --simulate cannot run here");
-        return;
-    }
-    if let Some(why) = bpflab::lab::machine::Machine::detect().emulation {
-        eprintln!("skipped: valgrind cannot simulate this binary: {why}");
+    if let Some(why) = common::simulation_unavailable() {
+        eprintln!("skipped: {why}");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -256,12 +256,8 @@ fn bad_scenarios_fail_before_measuring_and_leave_no_file() {
 
 #[test]
 fn simulated_counters_for_a_scenario_file() {
-    if !bpflab::lab::simulate::available() {
-        eprintln!("skipped: valgrind is not installed, so --simulate cannot run here");
-        return;
-    }
-    if let Some(why) = bpflab::lab::machine::Machine::detect().emulation {
-        eprintln!("skipped: valgrind cannot simulate this binary: {why}");
+    if let Some(why) = common::simulation_unavailable() {
+        eprintln!("skipped: {why}");
         return;
     }
     let dir = tempfile::tempdir().unwrap();

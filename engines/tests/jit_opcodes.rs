@@ -57,18 +57,7 @@ const VALUES: [u32; 14] = [
     0x1234_5678,
 ];
 
-const ALU_OPS: [u16; 10] = [
-    op::ADD,
-    op::SUB,
-    op::MUL,
-    op::DIV,
-    op::OR,
-    op::AND,
-    op::LSH,
-    op::RSH,
-    op::MOD,
-    op::XOR,
-];
+const ALU_OPS: [u16; 10] = op::ALU_WITH_OPERAND;
 
 fn ld_w(k: u32) -> Insn {
     Insn::stmt(class::LD | size::W | mode::ABS, k)

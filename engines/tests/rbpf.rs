@@ -12,7 +12,7 @@ use bpflab_engines::classic::insn::ancillary;
 use bpflab_engines::classic::{Insn, OldInterpreter, Program, check};
 use bpflab_engines::ebpf::portable::{DATA_PTR_OFFSET, PortableContext, convert_portable};
 use bpflab_engines::rbpf_engine::{RbpfError, RbpfFilter, jit_availability};
-use bpflab_engines::{Device, Meta, Skb};
+use bpflab_engines::{Meta, Skb};
 use common::asm::*;
 use common::generator::{self, ANCILLARY_FIELDS, GenCase};
 use proptest::prelude::*;
@@ -167,23 +167,7 @@ fn indirect_loads_wrap_and_reach_the_windows() {
 }
 
 fn metas() -> Vec<Meta> {
-    let full = Meta {
-        protocol: 0x86dd,
-        pkt_type: 4,
-        dev: Some(Device {
-            ifindex: 0x0bad_f00d,
-            hatype: 772,
-        }),
-        mark: 0xdead_beef,
-        queue_mapping: 0xbeef,
-        rxhash: 0xcafe_babe,
-        cpu: 3,
-        vlan_tci: 0xf123,
-        vlan_present: true,
-        vlan_tpid: 0x88a8,
-        mac_header: 0,
-        network_header: 14,
-    };
+    let full = common::distinct_meta();
     let no_dev = Meta {
         dev: None,
         ..full.clone()

@@ -62,23 +62,7 @@ fn pat(n: usize) -> Vec<u8> {
 
 /// Metadata with a distinct value in every field.
 fn meta() -> Meta {
-    Meta {
-        protocol: 0x86dd,
-        pkt_type: 4,
-        dev: Some(Device {
-            ifindex: 0x0bad_f00d,
-            hatype: 772,
-        }),
-        mark: 0xdead_beef,
-        queue_mapping: 0xbeef,
-        rxhash: 0xcafe_babe,
-        cpu: 3,
-        vlan_tci: 0xf123,
-        vlan_present: true,
-        vlan_tpid: 0x88a8,
-        mac_header: 0,
-        network_header: 14,
-    }
+    common::distinct_meta()
 }
 
 /// Metadata differing from [`meta`] in every field.

@@ -83,3 +83,14 @@ pub fn scenario_program(name: &str) -> PathBuf {
 /// The 38 bytes of the thread's test packet (fprogs.md), in hex.
 pub const THREAD_PACKET_HEX: &str =
     "10bf48d643d63c075443e57608004510006475b540004006ad2e0a0101950a01020ac2240016";
+
+/// Why `--simulate` cannot run here (no valgrind, or this binary runs under
+/// emulation), or `None` when it can.
+pub fn simulation_unavailable() -> Option<String> {
+    if !bpflab::lab::simulate::available() {
+        return Some("valgrind is not installed, so --simulate cannot run here".into());
+    }
+    bpflab::lab::machine::Machine::detect()
+        .emulation
+        .map(|why| format!("valgrind cannot simulate this binary: {why}"))
+}

@@ -148,26 +148,13 @@ impl CheckError {
 
 /// Whether Linux accepts `code` as a classic socket-filter opcode.
 pub fn is_valid_opcode(c: u16) -> bool {
-    const ALU_OPS: [u16; 10] = [
-        op::ADD,
-        op::SUB,
-        op::MUL,
-        op::DIV,
-        op::OR,
-        op::AND,
-        op::LSH,
-        op::RSH,
-        op::MOD,
-        op::XOR,
-    ];
-    const JMP_OPS: [u16; 4] = [op::JEQ, op::JGT, op::JGE, op::JSET];
     let sized = |m: u16| [size::W, size::H, size::B].map(|s| class::LD | s | m);
     sized(mode::ABS).contains(&c)
         || sized(mode::IND).contains(&c)
-        || ALU_OPS
+        || op::ALU_WITH_OPERAND
             .iter()
             .any(|&o| c == code::alu_k(o) || c == code::alu_x(o))
-        || JMP_OPS
+        || op::CONDITIONAL_JUMPS
             .iter()
             .any(|&o| c == class::JMP | o | src::K || c == class::JMP | o | src::X)
         || matches!(

@@ -93,6 +93,12 @@ pub mod op {
     /// Jump if A & src != 0.
     pub const JSET: u16 = 0x40;
 
+    /// The ALU operations that take an operand (every one but NEG).
+    pub const ALU_WITH_OPERAND: [u16; 10] = [ADD, SUB, MUL, DIV, OR, AND, LSH, RSH, MOD, XOR];
+
+    /// The conditional jumps.
+    pub const CONDITIONAL_JUMPS: [u16; 4] = [JEQ, JGT, JGE, JSET];
+
     /// Mask selecting the operation.
     pub const MASK: u16 = 0xf0;
 }

@@ -13,7 +13,7 @@ pub mod generator;
 pub mod reference;
 
 use bpflab_engines::classic::Program;
-use bpflab_engines::{AttachError, Engine, Filter};
+use bpflab_engines::{AttachError, Device, Engine, Filter, Meta};
 
 /// The engines this build can run, with the program attached to each.
 ///
@@ -33,4 +33,26 @@ pub fn attach_everywhere(program: &Program) -> Vec<Filter> {
         "the old engine is always available"
     );
     filters
+}
+
+/// Metadata with a distinct value in every field, so a load of the wrong
+/// field shows.
+pub fn distinct_meta() -> Meta {
+    Meta {
+        protocol: 0x86dd,
+        pkt_type: 4,
+        dev: Some(Device {
+            ifindex: 0x0bad_f00d,
+            hatype: 772,
+        }),
+        mark: 0xdead_beef,
+        queue_mapping: 0xbeef,
+        rxhash: 0xcafe_babe,
+        cpu: 3,
+        vlan_tci: 0xf123,
+        vlan_present: true,
+        vlan_tpid: 0x88a8,
+        mac_header: 0,
+        network_header: 14,
+    }
 }
