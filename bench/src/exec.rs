@@ -13,8 +13,12 @@ use std::path::PathBuf;
 #[derive(Debug, Args)]
 pub struct ExecArgs {
     /// The program file (tcpdump -dd, -ddd, comma form, or .bin).
-    #[arg(long, value_name = "FILE")]
-    prog: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "bytecode")]
+    prog: Option<PathBuf>,
+    /// The program inline, in the comma form `N,code jt jf k,...` (as
+    /// `bpflab fuzz` prints its reproductions).
+    #[arg(long, value_name = "N,CODE JT JF K,...", conflicts_with_all = ["prog", "format"])]
+    bytecode: Option<String>,
     /// The engine to run on (see `bpflab engines`).
     #[arg(long, default_value = "old", value_name = "NAME")]
     engine: String,
@@ -22,7 +26,7 @@ pub struct ExecArgs {
     #[arg(long, value_name = "FMT")]
     format: Option<Format>,
     /// skb metadata: protocol, pkttype, ifindex, hatype, mark, queue, rxhash,
-    /// cpu, vlan_tci, vlan_present, vlan_tpid, nh, or dev=none.
+    /// cpu, vlan_tci, vlan_present, vlan_tpid, nh, mac, or dev=none.
     #[arg(long, value_name = "KEY=VALUE[,KEY=VALUE...]")]
     meta: Vec<String>,
     /// Pad each packet with zeros, or cut it, to N bytes.
@@ -47,7 +51,11 @@ pub fn run(args: &ExecArgs) -> anyhow::Result<()> {
         let meta = meta.apply(&data);
         skbs.push(Skb::new(data, &meta));
     }
-    let program = input::load_program(&args.prog, args.format)?;
+    let program = match (&args.bytecode, &args.prog) {
+        (Some(text), _) => input::bytecode_program(text)?,
+        (None, Some(path)) => input::load_program(path, args.format)?,
+        (None, None) => anyhow::bail!("exec needs --prog FILE or --bytecode TEXT"),
+    };
     let filter = Filter::attach(program, engine)?;
     let verdicts: Vec<String> = skbs.iter().map(|s| filter.run(s).to_string()).collect();
     println!("{}", verdicts.join("\n"));

@@ -45,6 +45,14 @@ pub fn load_program(path: &Path, format: Option<Format>) -> anyhow::Result<Progr
     classic::check(insns).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
+/// Reads and checks a program given inline in the comma form
+/// (`N,code jt jf k,...`, what `tc` and `xt_bpf --bytecode` take).
+pub fn bytecode_program(text: &str) -> anyhow::Result<Program> {
+    let insns = classic::read::read(text.as_bytes(), Some(Format::Comma), None)
+        .map_err(|e| anyhow!("--bytecode: {e}"))?;
+    classic::check(insns).map_err(|e| anyhow!("--bytecode: {e}"))
+}
+
 /// The engine named `name`, which must be available here.
 pub fn engine(name: &str) -> anyhow::Result<Engine> {
     let engine = Engine::from_name(name).ok_or_else(|| {
@@ -98,7 +106,7 @@ pub fn check_len(len: u64) -> anyhow::Result<usize> {
 }
 
 /// The `--meta` keys and the range of each value.
-const META_KEYS: [(&str, u64); 12] = [
+const META_KEYS: [(&str, u64); 13] = [
     ("protocol", 0xffff),
     ("pkttype", 7),
     ("ifindex", 0xffff_ffff),
@@ -111,6 +119,7 @@ const META_KEYS: [(&str, u64); 12] = [
     ("vlan_present", 1),
     ("vlan_tpid", 0xffff),
     ("nh", 0xffff_ffff),
+    ("mac", 0xffff_ffff),
 ];
 
 /// Metadata settings from `--meta KEY=VALUE[,KEY=VALUE...]`, applied on top
@@ -206,6 +215,7 @@ impl MetaOverrides {
                 "vlan_tci" => meta.vlan_tci = v as u16,
                 "vlan_present" => meta.vlan_present = v != 0,
                 "vlan_tpid" => meta.vlan_tpid = v as u16,
+                "mac" => meta.mac_header = v,
                 _ => meta.network_header = v,
             }
         }
