@@ -1,7 +1,8 @@
 //! The command line: subcommands and their options.
 
-use crate::{compile, dump, engines_cmd, exec, lab, plot};
+use crate::{compile, dump, engines_cmd, exec, fuzz, lab, plot};
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 /// bpflab: a lab for classic and extended BPF filter engines.
 #[derive(Debug, Parser)]
@@ -30,14 +31,21 @@ enum Command {
     /// Chart result CSVs (measured beside published, across machines and
     /// architectures) as SVG and PNG.
     Plot(plot::PlotArgs),
+    /// Differential fuzzing: random valid programs on every available
+    /// engine, each result compared with the old interpreter's.
+    Fuzz(fuzz::FuzzArgs),
     /// One cell's calls for the branch simulator (used by `run --simulate`).
     #[command(hide = true)]
     SimCell(lab::SimCellArgs),
+    /// The fuzz loop in a child process (used by `fuzz`).
+    #[command(hide = true)]
+    FuzzWorker(fuzz::worker::WorkerArgs),
 }
 
-/// Runs the command the user chose.
-pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
+/// Runs the command the user chose; the exit code is 0 unless the command
+/// says otherwise (`fuzz` exits 1 when it found something).
+pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let done = match cli.command {
         None => lab::run(&lab::LabArgs::default()),
         Some(Command::Run(args)) => lab::run(&args),
         Some(Command::SimCell(args)) => lab::sim_cell(&args),
@@ -46,5 +54,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Engines) => engines_cmd::run(),
         Some(Command::Compile(args)) => compile::run(&args),
         Some(Command::Plot(args)) => plot::run(&args),
-    }
+        Some(Command::Fuzz(args)) => return fuzz::run(&args),
+        Some(Command::FuzzWorker(args)) => fuzz::worker::run(&args),
+    };
+    done.map(|()| ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ mod compile;
 mod dump;
 mod engines_cmd;
 mod exec;
+pub mod fuzz;
 mod input;
 pub mod lab;
 pub mod plot;

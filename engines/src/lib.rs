@@ -9,8 +9,10 @@ pub mod classic;
 pub mod ebpf;
 pub mod engine;
 pub mod filter;
+pub mod fuzz;
 pub mod libpcap;
 pub mod native;
+pub mod packet_bytes;
 pub mod rbpf_engine;
 pub mod skb;
 

@@ -5,6 +5,7 @@
 //! is the number of packet bytes.
 
 use crate::classic::insn::{ancillary, skf};
+use crate::packet_bytes::PacketBytes;
 
 /// The network device an skb arrived on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,7 +126,7 @@ pub struct Context {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Skb {
     ctx: Context,
-    data: Vec<u8>,
+    data: PacketBytes,
 }
 
 impl Skb {
@@ -134,6 +135,34 @@ impl Skb {
     /// # Panics
     /// When `data` is longer than `u32::MAX` bytes, which no skb can be.
     pub fn new(data: Vec<u8>, meta: &Meta) -> Self {
+        Skb::with_bytes(PacketBytes::heap(data), meta)
+    }
+
+    /// Like [`Skb::new`], with a copy of `data` that ends right before an
+    /// inaccessible page, so that an engine reading past the packet faults
+    /// instead of passing silently (for fuzzing and tests).
+    ///
+    /// # Panics
+    /// As [`Skb::new`].
+    pub fn new_guarded(data: &[u8], meta: &Meta) -> std::io::Result<Self> {
+        Ok(Skb::with_bytes(PacketBytes::guarded(data)?, meta))
+    }
+
+    /// This skb with its bytes copied before a guard page
+    /// ([`Skb::new_guarded`]).
+    pub fn guarded_copy(&self) -> std::io::Result<Self> {
+        Ok(Skb {
+            ctx: self.ctx.clone(),
+            data: PacketBytes::guarded(&self.data)?,
+        })
+    }
+
+    /// Whether the bytes end at a guard page.
+    pub fn is_guarded(&self) -> bool {
+        self.data.is_guarded()
+    }
+
+    fn with_bytes(data: PacketBytes, meta: &Meta) -> Self {
         let len = u32::try_from(data.len()).expect("an skb is shorter than 4 GiB");
         let dev = meta.dev;
         Skb {
@@ -284,28 +313,32 @@ impl Skb {
     /// `SKF_AD_NLATTR`: the offset of the first netlink attribute of type
     /// `x` in the attribute stream starting at offset `a`, or 0.
     pub fn nlattr(&self, a: u32, x: u32) -> u32 {
-        let len = self.data.len();
         let a = a as usize;
-        if len < NLA_HDRLEN || a > len - NLA_HDRLEN {
-            return 0;
+        match self.data.get(a..) {
+            Some(stream) if stream.len() >= NLA_HDRLEN => {
+                find_nlattr(stream, x).map_or(0, |pos| (a + pos) as u32)
+            }
+            _ => 0,
         }
-        find_nlattr(&self.data[a..], x).map_or(0, |pos| (a + pos) as u32)
     }
 
     /// `SKF_AD_NLATTR_NEST`: like [`Skb::nlattr`], searching inside the
     /// payload of the attribute at offset `a`.
+    ///
+    /// Written with `get` rather than indexing: no panic path, which keeps
+    /// the threaded interpreter's handler free of calls.
     pub fn nlattr_nest(&self, a: u32, x: u32) -> u32 {
-        let len = self.data.len();
         let a = a as usize;
-        if len < NLA_HDRLEN || a > len - NLA_HDRLEN {
+        let Some(attr @ [l0, l1, _, _, ..]) = self.data.get(a..) else {
             return 0;
+        };
+        let nla_len = usize::from(u16::from_ne_bytes([*l0, *l1]));
+        match attr.get(NLA_HDRLEN..nla_len.max(NLA_HDRLEN)) {
+            Some(payload) if nla_len >= NLA_HDRLEN => {
+                find_nlattr(payload, x).map_or(0, |pos| (a + NLA_HDRLEN + pos) as u32)
+            }
+            _ => 0,
         }
-        let nla_len = usize::from(u16::from_ne_bytes([self.data[a], self.data[a + 1]]));
-        if nla_len > len - a || nla_len < NLA_HDRLEN {
-            return 0;
-        }
-        let payload = a + NLA_HDRLEN;
-        find_nlattr(&self.data[payload..a + nla_len], x).map_or(0, |pos| (payload + pos) as u32)
     }
 }
 

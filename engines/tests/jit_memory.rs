@@ -71,63 +71,11 @@ fn no_mapping_is_writable_and_executable() {
     assert!(classic.iter().all(|j| j.run(&skb) == 65535));
 }
 
-/// Two pages: the first read+write, the second PROT_NONE.
-struct Guarded {
-    base: *mut u8,
-    page: usize,
-}
-
-impl Guarded {
-    fn new() -> Guarded {
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize;
-        // SAFETY: an anonymous private mapping at an address the kernel
-        // chooses; the result is checked below.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                2 * page,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                -1,
-                0,
-            )
-        };
-        assert_ne!(base, libc::MAP_FAILED, "mmap works");
-        let base = base.cast::<u8>();
-        // SAFETY: the second page lies inside the mapping just made.
-        let rc = unsafe { libc::mprotect(base.add(page).cast(), page, libc::PROT_NONE) };
-        assert_eq!(rc, 0, "mprotect works");
-        Guarded { base, page }
-    }
-
-    /// `bytes` copied to end exactly where the guard page begins.
-    fn at_end(&mut self, bytes: &[u8]) -> &[u8] {
-        assert!(bytes.len() <= self.page);
-        // SAFETY: the first page is ours and read+write; the slice ends at
-        // its end and lives as long as the `&mut self` borrow.
-        unsafe {
-            let start = self.base.add(self.page - bytes.len());
-            std::ptr::copy_nonoverlapping(bytes.as_ptr(), start, bytes.len());
-            std::slice::from_raw_parts(start, bytes.len())
-        }
-    }
-}
-
-impl Drop for Guarded {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`; no slice of it
-        // outlives `self`.
-        unsafe { libc::munmap(self.base.cast(), 2 * self.page) };
-    }
-}
-
 #[test]
 fn fast_paths_never_read_past_the_packet() {
     if !jit_available() {
         return;
     }
-    let mut guard = Guarded::new();
     let mut programs = vec![program(FPROG1), program(FPROG2)];
     for sz in [size::W, size::H, size::B] {
         for k in 0..=20 {
@@ -162,12 +110,12 @@ fn fast_paths_never_read_past_the_packet() {
         let classic = ClassicJit::compile(p).expect("compiles");
         let ebpf = EbpfJit::compile(&convert(p).expect("converts")).expect("compiles");
         for len in 0..=40 {
-            let bytes = packet(len);
-            let skb = Skb::from_frame(bytes.clone());
-            let edge = guard.at_end(&bytes);
+            let skb = Skb::from_frame(packet(len));
+            let edge = skb.guarded_copy().expect("mapping works");
+            assert!(edge.is_guarded());
             let want = classic.run(&skb);
-            assert_eq!(classic.run_with_packet(&skb, edge), want);
-            assert_eq!(ebpf.run_with_packet(&skb, edge), want);
+            assert_eq!(classic.run(&edge), want);
+            assert_eq!(ebpf.run(&edge), want);
             assert_eq!(ebpf.run(&skb), want);
         }
     }

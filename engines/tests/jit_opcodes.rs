@@ -322,16 +322,7 @@ fn negative_offsets_in_the_header_windows() {
     }
 }
 
-/// A netlink attribute (host-order header), padded to 4 bytes.
-fn nla(ty: u16, payload: &[u8]) -> Vec<u8> {
-    let mut v = ((4 + payload.len()) as u16).to_ne_bytes().to_vec();
-    v.extend(ty.to_ne_bytes());
-    v.extend(payload);
-    while v.len() % 4 != 0 {
-        v.push(0);
-    }
-    v
-}
+use bpflab_engines::fuzz::packet::nla;
 
 #[test]
 fn every_ancillary_field_with_and_without_a_device() {

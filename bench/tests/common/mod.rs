@@ -43,6 +43,8 @@ pub fn command() -> Command {
         Some(mut words) => {
             let mut cmd = Command::new(words.next().unwrap_or("qemu-arm"));
             cmd.args(words).arg(bin);
+            // bpflab's own children (fuzz workers) need the runner too.
+            cmd.env("BPFLAB_RUNNER", runner.as_deref().unwrap_or_default());
             cmd
         }
         None => Command::new(bin),

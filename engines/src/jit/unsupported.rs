@@ -23,11 +23,6 @@ impl Compiled {
     }
 
     /// Unreachable: no value of this type exists.
-    pub fn run_with_packet(&self, _skb: &Skb, _data: &[u8]) -> u32 {
-        match self.never {}
-    }
-
-    /// Unreachable: no value of this type exists.
     pub fn code(&self) -> &[u8] {
         match self.never {}
     }

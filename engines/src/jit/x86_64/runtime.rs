@@ -86,13 +86,6 @@ impl Compiled {
         self.native.call(skb, skb.data())
     }
 
-    /// Runs the program on `skb` with the inline fast path reading `data`
-    /// instead of `skb.data()` (for tests that put the bytes before a guard
-    /// page); with `data == skb.data()` this is [`Compiled::run`].
-    pub fn run_with_packet(&self, skb: &Skb, data: &[u8]) -> u32 {
-        self.native.call(skb, data)
-    }
-
     /// The machine code.
     pub fn code(&self) -> &[u8] {
         self.native.code()
