@@ -49,12 +49,48 @@ pub struct FuzzArgs {
 }
 
 /// What the workers reported, summed.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Tally {
     programs: u64,
     packets: u64,
     divergences: u64,
     crashes: u64,
+    started: Instant,
+    reported: Instant,
+}
+
+/// How often a long run says how far it got (on stderr).
+const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+
+impl Tally {
+    fn new() -> Tally {
+        let now = Instant::now();
+        Tally {
+            programs: 0,
+            packets: 0,
+            divergences: 0,
+            crashes: 0,
+            started: now,
+            reported: now,
+        }
+    }
+
+    /// The counts as the summary line prints them.
+    fn counts(&self) -> String {
+        format!(
+            "programs={} packets={} divergences={} crashes={}",
+            self.programs, self.packets, self.divergences, self.crashes
+        )
+    }
+
+    /// A progress line on stderr once a minute.
+    fn report_progress(&mut self) {
+        if self.reported.elapsed() >= PROGRESS_EVERY {
+            self.reported = Instant::now();
+            let secs = self.started.elapsed().as_secs();
+            eprintln!("fuzz: {secs} s, {}", self.counts());
+        }
+    }
 }
 
 /// Runs `bpflab fuzz`.
@@ -70,7 +106,7 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<ExitCode> {
     let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
     println!("fuzz: seed {seed}, engines old,{}", names.join(","));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let mut tally = Tally::default();
+    let mut tally = Tally::new();
     let mut next = args.case.unwrap_or(0);
     let cases = args.case.map(|_| 1);
     loop {
@@ -89,10 +125,7 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    println!(
-        "programs={} packets={} divergences={} crashes={}",
-        tally.programs, tally.packets, tally.divergences, tally.crashes
-    );
+    println!("{}", tally.counts());
     Ok(if tally.divergences + tally.crashes == 0 {
         ExitCode::SUCCESS
     } else {
@@ -133,7 +166,10 @@ fn supervise(
     let mut current = None;
     loop {
         match lines.recv_timeout(HANG_LIMIT) {
-            Ok(line) => tally_line(&line, &mut current, tally),
+            Ok(line) => {
+                tally_line(&line, &mut current, tally);
+                tally.report_progress();
+            }
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 // A kill that fails means the worker ended meanwhile.
