@@ -2,7 +2,7 @@
 //! metadata and engine names, each turned into engine types or into a
 //! one-line error that names the file, line or argument and the rule.
 
-use anyhow::{Context as _, anyhow, bail};
+use anyhow::{anyhow, bail};
 use bpflab_engines::classic::{self, Format, Insn, Program};
 use bpflab_engines::{Device, Engine, Meta};
 use std::io::Read;
@@ -18,25 +18,46 @@ pub const MAX_PACKET_BYTES: usize = 1 << 20;
 /// Reads the instructions of a program file, without checking them.
 pub fn read_insns(path: &Path, format: Option<Format>) -> anyhow::Result<Vec<Insn>> {
     let shown = path.display();
-    let file = std::fs::File::open(path).with_context(|| format!("cannot read {shown}"))?;
-    let size = file
-        .metadata()
-        .with_context(|| format!("cannot read {shown}"))?
-        .len();
-    if size > MAX_PROGRAM_FILE_BYTES {
-        bail!(
-            "{shown}: {size} bytes is too large for a program file (at most {MAX_PROGRAM_FILE_BYTES})"
-        );
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_PROGRAM_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(|| format!("cannot read {shown}"))?;
+    let bytes = read_bounded(path, MAX_PROGRAM_FILE_BYTES).map_err(|e| match too_large(&e) {
+        Some(size) => anyhow!("{shown}: too large for a program file: {size}"),
+        None => anyhow!(e).context(format!("cannot read {shown}")),
+    })?;
     classic::read::read(&bytes, format, Some(path)).map_err(|e| match e.location {
         classic::read::Location::Line(n) => anyhow!("{shown}:{n}: {}", e.message),
         classic::read::Location::Byte(n) => anyhow!("{shown}: byte {n}: {}", e.message),
         classic::read::Location::Input => anyhow!("{shown}: {}", e.message),
     })
+}
+
+/// The bytes of `path`, at most `max` of them. The size is checked before
+/// reading and the read is cut at `max + 1`, since devices and pipes
+/// (`/dev/zero`) report size 0 and may never end. Too large is an error
+/// of kind `FileTooLarge` (see [`too_large`]).
+pub fn read_bounded(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("{size} bytes, more than the {max} allowed"),
+        ));
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("more than the {max} bytes allowed"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// What a [`read_bounded`] error that refused a file as too large says
+/// (`5000000 bytes, more than the N allowed`), or `None` for other errors.
+pub fn too_large(err: &std::io::Error) -> Option<String> {
+    let ours = err.kind() == std::io::ErrorKind::FileTooLarge && err.raw_os_error().is_none();
+    ours.then(|| err.to_string())
 }
 
 /// Reads and checks a program file.

@@ -76,6 +76,11 @@ pub const MAX_PCAP_BYTES: u64 = 64 << 20;
 /// The most packets a scenario may list, pcap files included.
 pub const MAX_PACKETS: usize = 1 << 16;
 
+/// The most packet bytes a scenario may list in all (64 MiB, what the
+/// largest pcap file holds): builders make up to 64 KiB from a few bytes
+/// of TOML, so the file's size alone does not bound them.
+pub const MAX_TOTAL_PACKET_BYTES: usize = 64 << 20;
+
 /// The longest packet (the 16-bit IP length's reach).
 pub const MAX_PACKET_BYTES: usize = 65_535;
 
@@ -116,6 +121,15 @@ pub enum FileErrorKind {
         what: String,
         /// Its size.
         size: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A file that gives more than the limit though its size says less
+    /// (a device such as `/dev/zero`, a pipe, a file that grew).
+    #[error("{what} gives more than {max} bytes; at most {max} are read")]
+    TooLong {
+        /// Which file.
+        what: String,
         /// The limit.
         max: u64,
     },
@@ -223,6 +237,16 @@ pub enum FileErrorKind {
     /// More than [`MAX_PACKETS`] packets in all.
     #[error("more than {MAX_PACKETS} packets")]
     TooManyPackets,
+    /// More than [`MAX_TOTAL_PACKET_BYTES`] of packets in all.
+    #[error(
+        "packet {packet}: the packets so far hold {bytes} bytes; at most {MAX_TOTAL_PACKET_BYTES} in all"
+    )]
+    TooManyPacketBytes {
+        /// The packet that went past the limit.
+        packet: usize,
+        /// The bytes up to and including it.
+        bytes: usize,
+    },
     /// `modes = []`.
     #[error("[run] modes is empty")]
     NoModes,
@@ -361,10 +385,19 @@ impl ScenarioFile {
             return Err(at(None, FileErrorKind::NoPackets));
         }
         let mut packets = Vec::new();
+        let mut total_bytes = 0;
         for (i, packet) in raw.packets.into_iter().enumerate() {
             let span = packet.span();
             let built = build_packets(packet.into_inner(), i + 1, base)
-                .map_err(|(s, kind)| at(Some(s.unwrap_or(span)), kind))?;
+                .map_err(|(s, kind)| at(Some(s.unwrap_or_else(|| span.clone())), kind))?;
+            total_bytes += built.iter().map(|p| p.bytes.len()).sum::<usize>();
+            if total_bytes > MAX_TOTAL_PACKET_BYTES {
+                let kind = FileErrorKind::TooManyPacketBytes {
+                    packet: i + 1,
+                    bytes: total_bytes,
+                };
+                return Err(at(Some(span), kind));
+            }
             packets.extend(built);
             if packets.len() > MAX_PACKETS {
                 return Err(at(None, FileErrorKind::TooManyPackets));
@@ -515,6 +548,8 @@ fn valid_name(name: &str) -> bool {
 }
 
 /// The bytes of `path`, refused past `max`; `what` names it in errors.
+/// The read stops at `max + 1` bytes: devices and pipes (`/dev/zero`)
+/// report size 0 and may never end.
 fn read_limited(path: &Path, what: String, max: u64) -> Result<Vec<u8>, FileErrorKind> {
     let named = || what.clone();
     let read_err = |error| FileErrorKind::Read {
@@ -534,6 +569,9 @@ fn read_limited(path: &Path, what: String, max: u64) -> Result<Vec<u8>, FileErro
     file.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(read_err)?;
+    if bytes.len() as u64 > max {
+        return Err(FileErrorKind::TooLong { what: named(), max });
+    }
     Ok(bytes)
 }
 

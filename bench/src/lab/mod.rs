@@ -30,7 +30,7 @@ use machine::Machine;
 use results::{CounterSource, Row};
 use std::path::{Path, PathBuf};
 use timing::TimingPlan;
-use workload::{Workload, bpflab_measured_calls};
+use workload::{MAX_MISS_BUFFER_BYTES, Workload, bpflab_measured_calls, miss_buffer_bytes};
 
 /// Options of `bpflab run`.
 #[derive(Debug, Args, Clone)]
@@ -246,6 +246,9 @@ fn plan(args: &LabArgs, machine: &Machine) -> anyhow::Result<Plan> {
         let modes = (!args.modes.is_empty()).then_some(modes);
         plan_files(args, &engines, modes.as_deref(), skbs)?
     };
+    for planned in &programs {
+        check_miss_memory(planned, args.skbs.is_some())?;
+    }
     if args.simulate && !simulate::available() {
         bail!("--simulate needs valgrind, which is not installed here");
     }
@@ -255,6 +258,35 @@ fn plan(args: &LabArgs, machine: &Machine) -> anyhow::Result<Plan> {
     results::ensure_writable(&args.out)?;
     results::ensure_writable(&args.plots)?;
     Ok(Plan { engines, programs })
+}
+
+/// Refuses a miss mode whose skbs would take more than
+/// [`MAX_MISS_BUFFER_BYTES`], before any is allocated; the error names
+/// where the count came from (`--skbs`, the file's `[run] skbs`, the
+/// default).
+fn check_miss_memory(planned: &Planned, from_flag: bool) -> anyhow::Result<()> {
+    let lens: Vec<usize> = match &planned.source {
+        Source::Thread(_) => Vec::new(),
+        Source::File(f) => f.packets().iter().map(|p| p.bytes.len()).collect(),
+    };
+    let bytes = miss_buffer_bytes(&lens, planned.skbs);
+    if !planned.modes.contains(&Mode::Miss) || bytes <= MAX_MISS_BUFFER_BYTES {
+        return Ok(());
+    }
+    let (mib, max) = (bytes >> 20, MAX_MISS_BUFFER_BYTES >> 20);
+    let skbs = planned.skbs;
+    let source = match (&planned.source, from_flag) {
+        (_, true) => format!("--skbs {skbs}"),
+        (Source::File(f), false) => match f.skbs() {
+            Some(_) => format!("{}: [run] skbs {skbs}", f.path().display()),
+            None => format!("{}: the default {skbs} skbs", f.path().display()),
+        },
+        (Source::Thread(_), false) => format!("{skbs} skbs"),
+    };
+    bail!(
+        "{source}: miss mode would allocate {mib} MiB of skb buffers for `{}`; at most {max} MiB (use fewer skbs or --modes hit)",
+        planned.name
+    )
 }
 
 /// Reads every `--scenario` file and runs its packets on every engine
@@ -537,10 +569,13 @@ pub fn sim_cell(args: &SimCellArgs) -> anyhow::Result<()> {
         (Some(name), _) => {
             let program = ScenarioProgram::from_name(name)
                 .ok_or_else(|| anyhow!("unknown program {name}"))?;
+            check_cell_memory(mode, &[], args.skbs)?;
             Scenario::new(program, mode, args.skbs, DEFAULT_SEED)?
         }
         (None, Some(path)) => {
             let (file, program) = load_scenario_file(path)?;
+            let lens: Vec<usize> = file.packets().iter().map(|p| p.bytes.len()).collect();
+            check_cell_memory(mode, &lens, args.skbs)?;
             let seed = file.seed().unwrap_or(DEFAULT_SEED);
             file.scenario(program, mode, args.skbs, seed)?
         }
@@ -552,6 +587,17 @@ pub fn sim_cell(args: &SimCellArgs) -> anyhow::Result<()> {
     // Warm-up outside the collected symbol (`run` is inlined here).
     work.run(scenario.len() as u64);
     bpflab_measured_calls(&mut work, args.calls);
+    Ok(())
+}
+
+/// `sim-cell`'s own check of [`MAX_MISS_BUFFER_BYTES`] (`run` checks
+/// before it starts one, but the command can be called by hand).
+fn check_cell_memory(mode: Mode, lens: &[usize], skbs: usize) -> anyhow::Result<()> {
+    if mode == Mode::Miss && miss_buffer_bytes(lens, skbs) > MAX_MISS_BUFFER_BYTES {
+        bail!(
+            "--skbs {skbs}: miss mode would take more than {MAX_MISS_BUFFER_BYTES} bytes of skb buffers"
+        );
+    }
     Ok(())
 }
 

@@ -2,9 +2,10 @@
 //! (or taken as given), grouped into runs, with engines, scenarios and
 //! architectures in the thread's order.
 
+use crate::input::{read_bounded, too_large};
 use crate::lab::report::CELLS;
 use crate::lab::results::{Row, from_csv};
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use std::path::Path;
 
 /// Columns a result CSV must have: every non-optional `Row` field, and
@@ -25,6 +26,11 @@ pub const REQUIRED_COLUMNS: [&str; 14] = [
     "ns_per_call",
     "counter_source",
 ];
+
+/// The largest result CSV read (16 MiB). A run writes a few KB (about 250
+/// bytes a row), so this holds tens of thousands of rows, yet bounds what
+/// a stray file (`/dev/zero`, a capture) can make the plot hold in memory.
+pub const MAX_CSV_BYTES: u64 = 16 << 20;
 
 /// The thread's engines in its row order; others follow as first seen.
 pub const THREAD_ENGINES: [&str; 4] = ["old", "ext", "old-jit", "ext-jit"];
@@ -261,7 +267,10 @@ pub fn load_files(paths: &[impl AsRef<Path>]) -> anyhow::Result<Vec<Run>> {
     for path in paths {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot be read"))?;
+        let bytes = read_bounded(path, MAX_CSV_BYTES).map_err(|e| match too_large(&e) {
+            Some(size) => anyhow!("{name}: too large for a result CSV: {size}"),
+            None => anyhow!(e).context(format!("{name}: cannot be read")),
+        })?;
         check_header(&bytes, &name)?;
         let rows = from_csv(&bytes, &name)?;
         if rows.is_empty() {

@@ -10,6 +10,8 @@ mod figure;
 mod font;
 mod style;
 
+pub use data::MAX_CSV_BYTES;
+
 use crate::lab::results::{Row, ensure_writable};
 use anyhow::{Context as _, bail};
 use clap::Args;
