@@ -30,7 +30,7 @@ pub struct ExecArgs {
     #[arg(long, value_name = "KEY=VALUE[,KEY=VALUE...]")]
     meta: Vec<String>,
     /// Pad each packet with zeros, or cut it, to N bytes.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     len: Option<u64>,
     /// A packet in hex (repeat for several packets).
     #[arg(long, required = true, value_name = "HEX")]

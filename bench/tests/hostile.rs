@@ -356,6 +356,10 @@ fn binary_garbage_in_every_format_is_refused() {
     lab.file("garbage.bin", garbage(4097, 2));
     lab.file("odd.dd", garbage(4095, 3));
     lab.file("even.bin", garbage(4096, 4));
+    // One 3 MiB line: the error quotes it cut short (the line limit above).
+    let mut oneline = b"{ 0x28, 0, 0, ".to_vec();
+    oneline.extend(std::iter::repeat_n(b'x', 3 << 20));
+    lab.file("oneline.dd", oneline);
     lab.file("text.dd", printable(2000, 5, "{"));
     lab.file("text.comma", printable(2000, 6, "3,"));
     lab.file("text.ddd", format!("2\n{}\n", printable(2000, 7, "6 ")));
@@ -391,6 +395,7 @@ fn binary_garbage_in_every_format_is_refused() {
         "exec --prog @text.comma => text.comma:1: instruction 0",
         "exec --prog @text.ddd => text.ddd:2: ",
         "exec --prog @words.txt => words.txt:1: cannot tell the format",
+        "exec --prog @oneline.dd => oneline.dd:1: expected | xxxxxxxxx...`",
         r"exec --prog @ctl.dd => ctl.dd:2: expected | found `bad\r\u{b}\u{1b}[2Jline\u{2028}",
         "dump --prog @garbage.bin => garbage.bin: byte 4096",
         "run --scenario @garbage.toml => garbage.toml:1: not UTF-8 text",

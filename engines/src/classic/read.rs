@@ -197,11 +197,11 @@ fn insn_from_fields(fields: &[&str], location: Location) -> Result<Insn, ReadErr
     };
     let field = |name: &str, text: &str, min: i64, max: i64| {
         let v = parse_number(text)
-            .ok_or_else(|| err(location, format!("{name} `{text}` is not a number")))?;
+            .ok_or_else(|| err(location, format!("{name} `{}` is not a number", clip(text))))?;
         if v < min || v > max {
             return Err(err(
                 location,
-                format!("{name} {text} is out of range ({min} to {max:#x})"),
+                format!("{name} {} is out of range ({min} to {max:#x})", clip(text)),
             ));
         }
         Ok(v)
@@ -225,7 +225,7 @@ fn read_dd(text: &str) -> Result<Vec<Insn>, ReadError> {
                 .ok_or_else(|| {
                     err(
                         at,
-                        format!("expected `{{ code, jt, jf, k }},`, found `{line}`"),
+                        format!("expected `{{ code, jt, jf, k }},`, found `{}`", clip(line)),
                     )
                 })?;
             let fields: Vec<&str> = inner.split(',').map(str::trim).collect();
@@ -234,12 +234,25 @@ fn read_dd(text: &str) -> Result<Vec<Insn>, ReadError> {
         .collect()
 }
 
+/// User text quoted in an error, cut to 40 characters, so that a huge
+/// one-line file still gives a readable one-line error.
+fn clip(text: &str) -> String {
+    const MAX: usize = 40;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// The count a `-ddd` or comma program starts with.
 fn parse_count(text: &str, at: Location) -> Result<usize, ReadError> {
     text.trim().parse::<usize>().map_err(|_| {
         err(
             at,
-            format!("expected the instruction count, found `{}`", text.trim()),
+            format!(
+                "expected the instruction count, found `{}`",
+                clip(text.trim())
+            ),
         )
     })
 }
@@ -295,7 +308,7 @@ fn read_comma(text: &str) -> Result<Vec<Insn>, ReadError> {
     for (i, part) in parts.enumerate() {
         let fields: Vec<&str> = part.split_whitespace().collect();
         let insn = insn_from_fields(&fields, at).map_err(|e| ReadError {
-            message: format!("instruction {i} (`{}`): {}", part.trim(), e.message),
+            message: format!("instruction {i} (`{}`): {}", clip(part.trim()), e.message),
             ..e
         })?;
         insns.push(insn);
