@@ -257,7 +257,9 @@ mod tests {
             assert!(available.contains(&e), "{e}");
         }
         for jit in [Engine::OldJit, Engine::ExtJit] {
-            if cfg!(target_arch = "x86_64") {
+            if cfg!(miri) {
+                assert_eq!(jit.availability(), Err(crate::jit::UNAVAILABLE_UNDER_MIRI));
+            } else if cfg!(target_arch = "x86_64") {
                 assert!(available.contains(&jit));
             } else {
                 assert_eq!(jit.availability(), Err("no JIT for this architecture yet"));

@@ -44,12 +44,18 @@ use thiserror::Error;
 pub const UNAVAILABLE: &str =
     "built without the libpcap feature (needs Debian's libpcap-dev; build with --features libpcap)";
 
+/// Why the engine is missing under Miri even with the `libpcap` feature:
+/// Miri interprets Rust only and cannot call into a C library.
+pub const UNAVAILABLE_UNDER_MIRI: &str = "Miri cannot call libpcap's C code (foreign functions)";
+
 /// `Ok` when this build has libpcap, otherwise why not.
 pub fn availability() -> Result<(), &'static str> {
-    if cfg!(feature = "libpcap") {
-        Ok(())
-    } else {
+    if !cfg!(feature = "libpcap") {
         Err(UNAVAILABLE)
+    } else if cfg!(miri) {
+        Err(UNAVAILABLE_UNDER_MIRI)
+    } else {
+        Ok(())
     }
 }
 
@@ -517,7 +523,10 @@ mod tests {
 
     #[test]
     fn availability_follows_the_feature() {
-        assert_eq!(availability().is_ok(), cfg!(feature = "libpcap"));
+        assert_eq!(
+            availability().is_ok(),
+            cfg!(feature = "libpcap") && !cfg!(miri)
+        );
     }
 
     #[test]

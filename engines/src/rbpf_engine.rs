@@ -72,9 +72,12 @@ pub enum RbpfError {
     Run(String),
 }
 
-/// `Ok` when rbpf-jit can run here (x86_64, not Windows), otherwise why not.
+/// `Ok` when rbpf-jit can run here (x86_64, not Windows, not under Miri),
+/// otherwise why not.
 pub fn jit_availability() -> Result<(), &'static str> {
-    if cfg!(all(target_arch = "x86_64", not(windows))) {
+    if cfg!(miri) {
+        Err(crate::jit::UNAVAILABLE_UNDER_MIRI)
+    } else if cfg!(all(target_arch = "x86_64", not(windows))) {
         Ok(())
     } else {
         Err("rbpf's JIT emits x86_64 code only")

@@ -30,10 +30,16 @@ pub use unsupported::{ClassicJit, Compiled, EbpfJit};
 /// Why the JITs cannot run on this architecture.
 pub const UNAVAILABLE: &str = "no JIT for this architecture yet";
 
+/// Why the JITs cannot run under Miri (which interprets Rust's MIR and
+/// cannot call into machine code made at run time, nor map it executable).
+pub const UNAVAILABLE_UNDER_MIRI: &str = "Miri cannot execute generated machine code";
+
 /// `Ok` when this build has a JIT backend for the machine it runs on,
 /// otherwise why not.
 pub fn availability() -> Result<(), &'static str> {
-    if cfg!(target_arch = "x86_64") {
+    if cfg!(miri) {
+        Err(UNAVAILABLE_UNDER_MIRI)
+    } else if cfg!(target_arch = "x86_64") {
         Ok(())
     } else {
         Err(UNAVAILABLE)
@@ -46,8 +52,13 @@ mod tests {
 
     #[test]
     fn availability_follows_the_target() {
-        assert_eq!(availability().is_ok(), cfg!(target_arch = "x86_64"));
-        if let Err(why) = availability() {
+        assert_eq!(
+            availability().is_ok(),
+            cfg!(target_arch = "x86_64") && !cfg!(miri)
+        );
+        if cfg!(miri) {
+            assert_eq!(availability(), Err(UNAVAILABLE_UNDER_MIRI));
+        } else if let Err(why) = availability() {
             assert_eq!(why, UNAVAILABLE);
             assert_eq!(JitError::Unavailable.to_string(), UNAVAILABLE);
         }
