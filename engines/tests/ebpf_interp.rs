@@ -407,6 +407,10 @@ fn both_interpreters_refuse_what_they_cannot_run() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "24,575 instructions: too slow for Miri, which does not model the native stack this checks"
+)]
 fn a_long_straight_program_runs_in_a_small_stack() {
     let mut prog = vec![Insn::alu64_reg(op::MOV, R6, R1)];
     prog.extend(std::iter::repeat_n(

@@ -244,9 +244,13 @@ mod with_libpcap {
         random(4000, 47, 0x11b9_ca90, 600);
     }
 
+    /// Long programs almost always hold one instruction libpcap refuses
+    /// (an ancillary load, a negative offset, a shift by a large X): with
+    /// this seed 80 of 2000 are accepted, so the floor of 40 keeps the
+    /// test from passing on a handful.
     #[test]
     fn long_random_programs_agree_with_old_where_accepted() {
-        random(500, 300, 0x11b9_ca91, 20);
+        random(2000, 300, 0x11b9_ca91, 40);
     }
 
     #[test]

@@ -147,20 +147,29 @@ const DECOY: u32 = 0x5a5a_5a5a;
 // ---------------------------------------------------------------------------
 
 /// Every case of the suite.
+/// The table's families, each appending its cases; one at a time is built
+/// and run, so memory holds one family's packets at once (which also keeps
+/// Miri's provenance collector fast).
+const FAMILIES: [fn(&mut Vec<Case>); 12] = [
+    entry_state_and_returns,
+    alu,
+    division_by_x_zero,
+    immediate_len_mem_moves,
+    packet_loads,
+    load_boundaries,
+    indirect_loads,
+    header_windows,
+    ancillary_fields,
+    netlink_attributes,
+    jumps,
+    long_programs,
+];
+
 fn table() -> Vec<Case> {
     let mut t = Vec::new();
-    entry_state_and_returns(&mut t);
-    alu(&mut t);
-    division_by_x_zero(&mut t);
-    immediate_len_mem_moves(&mut t);
-    packet_loads(&mut t);
-    load_boundaries(&mut t);
-    indirect_loads(&mut t);
-    header_windows(&mut t);
-    ancillary_fields(&mut t);
-    netlink_attributes(&mut t);
-    jumps(&mut t);
-    long_programs(&mut t);
+    for family in FAMILIES {
+        family(&mut t);
+    }
     t
 }
 
@@ -1522,39 +1531,47 @@ fn long_programs(t: &mut Vec<Case>) {
 
 #[test]
 fn semantics_table_on_every_engine() {
-    let engines: Vec<Engine> = Engine::available().collect();
-    let cases = table();
+    let engines = common::engines_under_test();
+    let mut miri_sample = MiriSample::default();
     let mut failures = Vec::new();
     let mut first_listing = None;
-    let mut runs = 0usize;
-    for case in &cases {
-        let program = match check(case.prog.clone()) {
-            Ok(p) => p,
-            Err(e) => {
-                failures.push(format!("{}: the checker refused it: {e}", case.name));
-                continue;
-            }
-        };
-        for filter in attach_everywhere(&program) {
-            for (i, (skb, want)) in case.runs.iter().enumerate() {
-                runs += 1;
-                let got = filter.run(skb);
-                if got != *want {
-                    failures.push(format!(
-                        "{} [engine {}, run {i}, {}-byte packet]: returned {got:#x}, expected {want:#x}",
-                        case.name,
-                        filter.engine(),
-                        skb.len()
-                    ));
-                    first_listing
-                        .get_or_insert_with(|| format!("{}:\n{}", case.name, listing(&case.prog)));
+    let (mut cases_run, mut runs) = (0usize, 0usize);
+    for family in FAMILIES {
+        let mut cases = Vec::new();
+        family(&mut cases);
+        if cfg!(miri) {
+            cases.retain(|case| miri_sample.keeps(case));
+        }
+        cases_run += cases.len();
+        for case in &cases {
+            let program = match check(case.prog.clone()) {
+                Ok(p) => p,
+                Err(e) => {
+                    failures.push(format!("{}: the checker refused it: {e}", case.name));
+                    continue;
+                }
+            };
+            for filter in attach_everywhere(&program) {
+                for (i, (skb, want)) in case.runs.iter().enumerate() {
+                    runs += 1;
+                    let got = filter.run(skb);
+                    if got != *want {
+                        failures.push(format!(
+                            "{} [engine {}, run {i}, {}-byte packet]: returned {got:#x}, expected {want:#x}",
+                            case.name,
+                            filter.engine(),
+                            skb.len()
+                        ));
+                        first_listing.get_or_insert_with(|| {
+                            format!("{}:\n{}", case.name, listing(&case.prog))
+                        });
+                    }
                 }
             }
         }
     }
     println!(
-        "{} cases, {runs} runs on engines {engines:?}, {} failures",
-        cases.len(),
+        "{cases_run} cases, {runs} runs on engines {engines:?}, {} failures",
         failures.len()
     );
     assert!(
@@ -1566,11 +1583,54 @@ fn semantics_table_on_every_engine() {
     );
 }
 
+/// `ld{,h,b} #field`.
+fn is_ancillary_load(i: &Insn) -> bool {
+    i.k >= ad(0) && [W, H, B].map(|s| ld_abs(s, 0).code).contains(&i.code)
+}
+
+/// Which cases run under Miri (`scripts/miri`), thousands of times slower:
+/// of the programs of at most `MiriSample::MAX_LEN` instructions, every one
+/// that uses an instruction no earlier kept case used (opcode, and field for
+/// ancillary loads), so every handler of every interpreter still runs under
+/// Miri's checks, and every `MiriSample::EVERY`th of the others. The long
+/// programs (up to 4096 instructions) repeat the same handlers and would
+/// take Miri minutes each; they run natively and in the differential test.
+#[derive(Default)]
+struct MiriSample {
+    seen: BTreeSet<(u16, u32)>,
+    others: usize,
+}
+
+impl MiriSample {
+    const EVERY: usize = 8;
+    const MAX_LEN: usize = 64;
+
+    fn keeps(&mut self, case: &Case) -> bool {
+        if case.prog.len() > Self::MAX_LEN {
+            return false;
+        }
+        let new = case
+            .prog
+            .iter()
+            .map(|i| (i.code, if is_ancillary_load(i) { i.k } else { 0 }))
+            .fold(false, |new, key| self.seen.insert(key) | new);
+        if new {
+            return true;
+        }
+        self.others += 1;
+        self.others % Self::EVERY == 1
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The table's own coverage
 // ---------------------------------------------------------------------------
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the table's own coverage, no engine runs: too slow for Miri"
+)]
 fn table_names_are_unique_and_every_case_runs() {
     let cases = table();
     let mut seen = BTreeSet::new();
@@ -1581,6 +1641,10 @@ fn table_names_are_unique_and_every_case_runs() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the table's own coverage, no engine runs: too slow for Miri"
+)]
 fn table_uses_every_accepted_opcode() {
     let used: BTreeSet<u16> = table()
         .iter()
@@ -1594,11 +1658,15 @@ fn table_uses_every_accepted_opcode() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the table's own coverage, no engine runs: too slow for Miri"
+)]
 fn table_loads_every_ancillary_field_at_every_size() {
     let used: BTreeSet<(u16, u32)> = table()
         .iter()
         .flat_map(|c| c.prog.clone())
-        .filter(|i| i.k >= ad(0) && [W, H, B].map(|s| ld_abs(s, 0).code).contains(&i.code))
+        .filter(is_ancillary_load)
         .map(|i| (i.code, i.k.wrapping_sub(ad(0))))
         .collect();
     for field in ANCILLARY_FIELDS {
@@ -1737,6 +1805,10 @@ fn checker_errors_name_the_instruction() {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the checker on 4096 instructions: safe code, too slow for Miri"
+)]
 fn checker_lengths() {
     assert_eq!(check(vec![]), Err(CheckError::Empty));
     assert_eq!(CheckError::Empty.pc(), None);
@@ -1772,7 +1844,8 @@ fn differential(case: &generator::GenCase) -> Result<(), TestCaseError> {
 
 proptest! {
     #![proptest_config(ProptestConfig {
-        cases: 3000,
+        // Under Miri (scripts/miri) the first few of the same cases.
+        cases: if cfg!(miri) { 10 } else { 3000 },
         rng_seed: RngSeed::Fixed(0x00bf_1ab5_e3a7),
         failure_persistence: None,
         ..ProptestConfig::default()
@@ -1785,6 +1858,10 @@ proptest! {
 }
 
 #[test]
+#[cfg_attr(
+    miri,
+    ignore = "the generator's coverage: safe code, too slow for Miri"
+)]
 fn generated_programs_are_valid_and_cover_every_opcode() {
     let mut runner = TestRunner::new(Config {
         rng_seed: RngSeed::Fixed(7),
@@ -1805,7 +1882,7 @@ fn generated_programs_are_valid_and_cover_every_opcode() {
         fields.extend(
             case.insns
                 .iter()
-                .filter(|i| i.k >= ad(0) && [W, H, B].map(|s| ld_abs(s, 0).code).contains(&i.code))
+                .filter(|i| is_ancillary_load(i))
                 .map(|i| i.k.wrapping_sub(ad(0))),
         );
         let old = Filter::attach(program, Engine::Old).expect("old is available");

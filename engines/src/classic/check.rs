@@ -308,6 +308,10 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(
+        miri,
+        ignore = "the checker on 4096 instructions: safe code, too slow for Miri"
+    )]
     fn lengths() {
         assert_eq!(rejected(vec![]), CheckError::Empty);
         assert!(check(vec![ret(0)]).is_ok());
@@ -319,6 +323,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "65,536 opcodes: safe code, too slow for Miri")]
     fn every_opcode_is_accepted_or_refused() {
         let accepted: Vec<u16> = (0..=u16::MAX).filter(|&c| is_valid_opcode(c)).collect();
         // 6 LD ABS/IND + 5 other LD + 4 LDX + 2 stores + 20 ALU + NEG

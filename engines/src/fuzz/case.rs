@@ -134,6 +134,7 @@ mod tests {
     use crate::classic::check;
 
     #[test]
+    #[cfg_attr(miri, ignore = "generated cases: safe code, too slow for Miri")]
     fn every_generated_program_checks_and_fits() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(1);
         let mut longest = 0;

@@ -15,12 +15,31 @@ pub mod reference;
 use bpflab_engines::classic::Program;
 use bpflab_engines::{AttachError, Device, Engine, Filter, Meta};
 
-/// The engines this build can run, with the program attached to each.
+/// The engines whose memory accesses Miri checks (`scripts/miri`): the
+/// three interpreters, whose unchecked fetches, raw-pointer dispatch and
+/// stack slots are what Miri is there for. The reference engines are
+/// hundreds of times slower under Miri; rbpf's glue and `native` are
+/// checked there by their own files (`rbpf.rs`, `native.rs`).
+pub const MIRI_ENGINES: [Engine; 3] = [Engine::Old, Engine::Ext, Engine::ExtSwitch];
+
+/// The engines the shared tests compare: every available one, or under
+/// Miri [`MIRI_ENGINES`].
+pub fn engines_under_test() -> Vec<Engine> {
+    if cfg!(miri) {
+        MIRI_ENGINES.to_vec()
+    } else {
+        Engine::available().collect()
+    }
+}
+
+/// The engines of [`engines_under_test`], with the program attached to
+/// each.
 ///
 /// # Panics
 /// When an engine that reports itself available refuses the program.
 pub fn attach_everywhere(program: &Program) -> Vec<Filter> {
-    let filters: Vec<Filter> = Engine::available()
+    let filters: Vec<Filter> = engines_under_test()
+        .into_iter()
         .filter_map(|engine| match Filter::attach(program.clone(), engine) {
             Ok(f) => Some(f),
             // Reference engines serve only some programs.
