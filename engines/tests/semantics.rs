@@ -146,7 +146,6 @@ const DECOY: u32 = 0x5a5a_5a5a;
 // The table
 // ---------------------------------------------------------------------------
 
-/// Every case of the suite.
 /// The table's families, each appending its cases; one at a time is built
 /// and run, so memory holds one family's packets at once (which also keeps
 /// Miri's provenance collector fast).
@@ -165,6 +164,7 @@ const FAMILIES: [fn(&mut Vec<Case>); 12] = [
     long_programs,
 ];
 
+/// Every case of the suite.
 fn table() -> Vec<Case> {
     let mut t = Vec::new();
     for family in FAMILIES {
