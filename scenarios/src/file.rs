@@ -881,10 +881,10 @@ fn build_frame(b: RawBuilder, packet: usize) -> Result<Vec<u8>, FileErrorKind> {
     let mut frame = Frame::new(network);
     frame.vlan = b.vlan;
     if let Some(pad) = b.pad {
-        if pad > MAX_PACKET_BYTES {
-            return Err(rule("pad", &format!("is at most {MAX_PACKET_BYTES}")));
-        }
-        frame.min_len = pad;
+        frame.min_len = usize::try_from(pad)
+            .ok()
+            .filter(|&pad| pad <= MAX_PACKET_BYTES)
+            .ok_or_else(|| rule("pad", &format!("is at most {MAX_PACKET_BYTES}")))?;
     }
     for (field, text, slot) in [
         ("src_mac", &b.src_mac, &mut frame.src),
@@ -990,7 +990,9 @@ struct RawBuilder {
     vlan: Option<u16>,
     src_mac: Option<String>,
     dst_mac: Option<String>,
-    pad: Option<usize>,
+    /// A `u64` on every target, so that a huge value gets the same error on
+    /// 32-bit hosts as on 64-bit ones.
+    pad: Option<u64>,
 }
 
 #[derive(Clone, Copy, Deserialize)]

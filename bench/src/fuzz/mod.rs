@@ -42,6 +42,10 @@ pub struct FuzzArgs {
     /// Run only program number I of the seed (to rerun a reported one).
     #[arg(long, value_name = "I", requires = "seed")]
     case: Option<u64>,
+    /// Stop after programs 0 to N-1 of the seed (or at --seconds, whichever
+    /// comes first): a run of the same size on every machine.
+    #[arg(long, value_name = "N", conflicts_with = "case")]
+    programs: Option<u64>,
     /// Engines to compare with `old` (comma-separated) [default: every
     /// available one].
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
@@ -101,6 +105,9 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<ExitCode> {
             args.seconds
         );
     }
+    if args.programs == Some(0) {
+        bail!("--programs 0 is out of range (at least 1)");
+    }
     let engines = engines(&args.engines)?;
     let seed = args.seed.unwrap_or_else(clock_seed);
     let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
@@ -108,12 +115,17 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<ExitCode> {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let mut tally = Tally::new();
     let mut next = args.case.unwrap_or(0);
-    let cases = args.case.map(|_| 1);
+    // One past the last program to run, when the run has one.
+    let end = match (args.case, args.programs) {
+        (Some(case), _) => Some(case.saturating_add(1)),
+        (None, programs) => programs,
+    };
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || args.case.is_some_and(|c| next > c) {
+        if left.is_zero() || end.is_some_and(|end| next >= end) {
             break;
         }
+        let cases = end.map(|end| end - next);
         let ended = supervise(seed, next, cases, left, &names, &mut tally)?;
         match ended {
             WorkerEnd::Finished => break,

@@ -245,8 +245,10 @@ fn clip(text: &str) -> String {
 }
 
 /// The count a `-ddd` or comma program starts with.
-fn parse_count(text: &str, at: Location) -> Result<usize, ReadError> {
-    text.trim().parse::<usize>().map_err(|_| {
+/// A `u64` on every target, so that a huge count gets the same error on
+/// 32-bit hosts as on 64-bit ones.
+fn parse_count(text: &str, at: Location) -> Result<u64, ReadError> {
+    text.trim().parse::<u64>().map_err(|_| {
         err(
             at,
             format!(
@@ -267,7 +269,7 @@ fn read_ddd(text: &str) -> Result<Vec<Insn>, ReadError> {
     let mut last_line = n;
     for (n, line) in lines {
         let at = Location::Line(n);
-        if insns.len() == count {
+        if insns.len() as u64 == count {
             return Err(err(
                 at,
                 format!("more instructions than the count ({count}) says"),
@@ -277,7 +279,7 @@ fn read_ddd(text: &str) -> Result<Vec<Insn>, ReadError> {
         insns.push(insn_from_fields(&fields, at)?);
         last_line = n;
     }
-    if insns.len() < count {
+    if (insns.len() as u64) < count {
         return Err(err(
             Location::Line(last_line),
             format!(
@@ -313,7 +315,7 @@ fn read_comma(text: &str) -> Result<Vec<Insn>, ReadError> {
         })?;
         insns.push(insn);
     }
-    if insns.len() != count {
+    if insns.len() as u64 != count {
         return Err(err(
             at,
             format!("the count says {count} instructions, found {}", insns.len()),
