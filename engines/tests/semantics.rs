@@ -146,9 +146,9 @@ const DECOY: u32 = 0x5a5a_5a5a;
 // The table
 // ---------------------------------------------------------------------------
 
-/// The table's families, each appending its cases; one at a time is built
-/// and run, so memory holds one family's packets at once (which also keeps
-/// Miri's provenance collector fast).
+/// The table's families, each appending its cases; the runner builds and
+/// runs one at a time, so memory holds one family's packets at once (which
+/// matters most under Miri, where every live byte is tracked).
 const FAMILIES: [fn(&mut Vec<Case>); 12] = [
     entry_state_and_returns,
     alu,
