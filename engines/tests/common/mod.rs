@@ -18,8 +18,8 @@ use bpflab_engines::{AttachError, Device, Engine, Filter, Meta};
 /// The engines whose memory accesses Miri checks (`scripts/miri`): the
 /// three interpreters, whose unchecked fetches, raw-pointer dispatch and
 /// stack slots are what Miri is there for. The reference engines are
-/// hundreds of times slower under Miri; rbpf's glue and `native` are
-/// checked there by their own files (`rbpf.rs`, `native.rs`).
+/// hundreds of times slower under Miri; rbpf's glue is checked there by
+/// its own file (`rbpf.rs`), and `native` has no unsafe code.
 pub const MIRI_ENGINES: [Engine; 3] = [Engine::Old, Engine::Ext, Engine::ExtSwitch];
 
 /// The engines the shared tests compare: every available one, or under
