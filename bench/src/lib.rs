@@ -10,3 +10,4 @@ pub mod fuzz;
 mod input;
 pub mod lab;
 pub mod plot;
+pub mod results;

@@ -4,7 +4,7 @@
 
 mod common;
 
-use bpflab::lab::results::{CounterSource, Row, to_csv};
+use bpflab::results::{CellKey, CounterSource, Row, RunInfo, to_csv};
 use common::{Run, assert_user_error, bpflab};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -29,7 +29,7 @@ fn run_rows(arch: &str, host: &str, cpu: &str, base: f64, counters: bool) -> Vec
     for (i, (program, mode)) in CELLS.iter().enumerate() {
         for (engine, scale) in engines {
             let ns = base * scale * (1.0 + i as f64);
-            rows.push(Row {
+            let info = RunInfo {
                 run_id: format!("20261125T100000Z-{host}"),
                 timestamp: "2026-11-25T10:00:00Z".into(),
                 host: host.into(),
@@ -38,26 +38,23 @@ fn run_rows(arch: &str, host: &str, cpu: &str, base: f64, counters: bool) -> Vec
                 os: "linux 6.1.0".into(),
                 rustc: "rustc 1.95.0".into(),
                 source: "measured: bpflab 0.1.0".into(),
-                engine: engine.into(),
-                program: program.to_string(),
-                mode: mode.to_string(),
-                skbs: if *mode == "miss" { 10_000 } else { 1 },
+                ..RunInfo::default()
+            };
+            let skbs = if *mode == "miss" { 10_000 } else { 1 };
+            rows.push(Row {
                 ns_per_call: Some(ns),
                 ns_min: Some(ns * 0.95),
                 ns_max: Some(ns * 1.1),
                 samples: Some(101),
                 branch_misses: counters.then_some(ns / 10.0),
-                branches: None,
                 instructions: counters.then_some(ns * 4.0),
-                cycles: None,
-                cache_misses: None,
                 counter_source: if counters {
                     CounterSource::Simulated
                 } else {
                     CounterSource::None
                 },
                 result: Some(65535),
-                emulated: false,
+                ..Row::new(&info, &CellKey::new(engine, program, mode), skbs)
             });
         }
     }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use bpflab::lab::results::{CounterSource, from_csv};
+use bpflab::results::{CounterSource, from_csv};
 use common::{assert_user_error, bpflab, expect_emulation};
 use std::path::Path;
 
@@ -83,7 +83,7 @@ fn quick_run_writes_a_complete_csv_and_json() {
             }
         }
     }
-    let json: Vec<bpflab::lab::results::Row> =
+    let json: Vec<bpflab::results::Row> =
         serde_json::from_slice(&std::fs::read(&jsons[0]).unwrap()).unwrap();
     assert_eq!(json, rows);
     // The run's own charts, beside the published figures.

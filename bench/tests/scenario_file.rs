@@ -3,7 +3,7 @@
 
 mod common;
 
-use bpflab::lab::results::{CounterSource, Row, from_csv};
+use bpflab::results::{CounterSource, Row, from_csv};
 use common::{THREAD_PACKET_HEX, assert_user_error, bpflab};
 use std::path::{Path, PathBuf};
 

@@ -10,10 +10,10 @@
 
 pub mod counters;
 pub mod machine;
-pub mod published;
 pub mod report;
-pub mod results;
+pub mod rounds;
 pub mod simulate;
+pub mod stats;
 pub mod timing;
 pub mod workload;
 
@@ -27,7 +27,7 @@ use clap::Args;
 use counters::{Counters, Event};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use machine::Machine;
-use results::{CounterSource, Row};
+use crate::results::{self, CounterSource, Row, published};
 use std::path::{Path, PathBuf};
 use timing::TimingPlan;
 use workload::{MAX_MISS_BUFFER_BYTES, Workload, bpflab_measured_calls, miss_buffer_bytes};
@@ -488,30 +488,16 @@ fn measure_cell(
     let mut work = Workload::new(&filter, scenario);
     let t = timing::measure(plan, |n| bpflab_measured_calls(&mut work, n));
     let mut row = Row {
-        run_id: String::new(),
-        timestamp: String::new(),
-        host: String::new(),
-        cpu_model: String::new(),
-        arch: String::new(),
-        os: String::new(),
-        rustc: String::new(),
-        source: String::new(),
-        engine: engine.name().into(),
-        program: program.into(),
-        mode: mode.name().into(),
-        skbs: scenario.skbs().len() as u64,
         ns_per_call: Some(t.median),
         ns_min: Some(t.min),
         ns_max: Some(t.max),
         samples: Some(t.samples as u64),
-        branch_misses: None,
-        branches: None,
-        instructions: None,
-        cycles: None,
-        cache_misses: None,
-        counter_source: CounterSource::None,
         result: scenario.common_expected(),
-        emulated: false,
+        ..Row::new(
+            &Default::default(),
+            &results::CellKey::new(engine.name(), program, mode.name()),
+            scenario.skbs().len() as u64,
+        )
     };
     if simulate {
         let calls = scenario.len() as u64;

@@ -1,18 +1,7 @@
 //! The report printed after a run: the thread's tables as measured here,
 //! with the published figures beside them, as aligned text or Markdown.
 
-use super::results::{CounterSource, Row};
-
-/// The thread's columns: (program, mode).
-pub const CELLS: [(&str, &str); 4] = [
-    ("fprog1", "hit"),
-    ("fprog1", "miss"),
-    ("fprog2", "hit"),
-    ("fprog2", "miss"),
-];
-
-/// The thread's row order; engines it did not have follow in run order.
-const THREAD_ORDER: [&str; 4] = ["old", "ext", "old-jit", "ext-jit"];
+use crate::results::{CounterSource, Row, THREAD_CELLS as CELLS, THREAD_ENGINES};
 
 /// A titled table of strings.
 struct Table {
@@ -110,7 +99,7 @@ fn times(r: Option<f64>) -> String {
 
 /// The engines of a run in the thread's order.
 fn engine_order(rows: &[Row]) -> Vec<String> {
-    let mut engines: Vec<String> = THREAD_ORDER
+    let mut engines: Vec<String> = THREAD_ENGINES
         .iter()
         .filter(|e| rows.iter().any(|r| r.engine == **e))
         .map(|e| e.to_string())
@@ -295,7 +284,7 @@ fn branch_table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::results::tests::sample_row;
+    use crate::results::tests::sample_row;
 
     fn row(engine: &str, program: &str, mode: &str, ns: f64, bm: Option<f64>) -> Row {
         Row {

@@ -6,7 +6,7 @@ use super::bars::{Bar, Panel, Series};
 use super::data::{self, BASELINE_ENGINE, Run, Scenario};
 use super::figure::{Figure, LegendEntry};
 use super::style;
-use crate::lab::results::CounterSource;
+use crate::results::CounterSource;
 use plotters::style::RGBColor;
 
 /// The figures to render, and a line for each chart left out and why.
@@ -426,13 +426,13 @@ pub fn build(runs: &[Run]) -> Charts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::published::published_rows;
-    use crate::lab::results::Row;
-    use crate::lab::results::tests::sample_row;
+    use crate::results::published::published_rows;
+    use crate::results::Row;
+    use crate::results::tests::sample_row;
 
     fn run(arch: &str, host: &str, day: &str, counters: bool) -> Vec<Row> {
         let mut rows = Vec::new();
-        for (program, mode) in crate::lab::report::CELLS {
+        for (program, mode) in crate::results::THREAD_CELLS {
             for (engine, ns) in [("old", 90.0), ("ext", 30.0)] {
                 rows.push(Row {
                     run_id: format!("{day}-{host}"),

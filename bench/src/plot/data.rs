@@ -3,8 +3,8 @@
 //! architectures in the thread's order.
 
 use crate::input::{read_bounded, too_large};
-use crate::lab::report::CELLS;
-use crate::lab::results::{Row, from_csv};
+use crate::results::{Row, THREAD_CELLS as CELLS, from_csv};
+pub use crate::results::{BASELINE_ENGINE, THREAD_ENGINES};
 use anyhow::{Context as _, anyhow, bail};
 use std::path::Path;
 
@@ -32,14 +32,8 @@ pub const REQUIRED_COLUMNS: [&str; 14] = [
 /// a stray file (`/dev/zero`, a capture) can make the plot hold in memory.
 pub const MAX_CSV_BYTES: u64 = 16 << 20;
 
-/// The thread's engines in its row order; others follow as first seen.
-pub const THREAD_ENGINES: [&str; 4] = ["old", "ext", "old-jit", "ext-jit"];
-
 /// The thread's architectures in its order; others follow as first seen.
 const THREAD_ARCHES: [&str; 3] = ["x86_64", "i386", "arm32"];
-
-/// The engine every speedup is measured against.
-pub const BASELINE_ENGINE: &str = "old";
 
 /// One row and where it came from, for error messages.
 struct Entry {
@@ -489,10 +483,10 @@ fn in_order(preferred: &[&str], all: &[&str]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::results::{CounterSource, to_csv};
+    use crate::results::{CellKey, RunInfo, to_csv};
 
     fn row(run: &str, arch: &str, engine: &str, program: &str, mode: &str, ns: f64) -> Row {
-        Row {
+        let info = RunInfo {
             run_id: run.into(),
             timestamp: "2026-11-25T10:00:00Z".into(),
             host: "h".into(),
@@ -501,22 +495,12 @@ mod tests {
             os: "linux".into(),
             rustc: "rustc".into(),
             source: "measured: bpflab".into(),
-            engine: engine.into(),
-            program: program.into(),
-            mode: mode.into(),
-            skbs: if mode == "miss" { 10_000 } else { 1 },
+            ..RunInfo::default()
+        };
+        let skbs = if mode == "miss" { 10_000 } else { 1 };
+        Row {
             ns_per_call: Some(ns),
-            ns_min: None,
-            ns_max: None,
-            samples: None,
-            branch_misses: None,
-            branches: None,
-            instructions: None,
-            cycles: None,
-            cache_misses: None,
-            counter_source: CounterSource::None,
-            result: None,
-            emulated: false,
+            ..Row::new(&info, &CellKey::new(engine, program, mode), skbs)
         }
     }
 

@@ -12,7 +12,7 @@ mod style;
 
 pub use data::MAX_CSV_BYTES;
 
-use crate::lab::results::{Row, ensure_writable};
+use crate::results::{Row, ensure_writable};
 use anyhow::{Context as _, bail};
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -110,7 +110,7 @@ fn plot_runs(runs: &[data::Run], out: &Path) -> anyhow::Result<Plotted> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::published::published_rows;
+    use crate::results::published::published_rows;
 
     #[test]
     fn plot_rows_draws_the_published_table() {

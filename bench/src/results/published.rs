@@ -1,7 +1,7 @@
 //! The thread's published table (`results/published.csv`), embedded so a
 //! lab binary copied to another machine still has it.
 
-use super::results::{Row, from_csv};
+use super::{Row, from_csv};
 
 /// The published CSV as shipped in the repository.
 pub const PUBLISHED_CSV: &str = include_str!("../../../results/published.csv");

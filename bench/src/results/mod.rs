@@ -1,5 +1,9 @@
-//! Result rows and their files: one CSV and one JSON per run, written
-//! whole or not at all, and read back by the report and the plots.
+//! The lab's results model, below both the lab and the plots: result rows
+//! (typed keys, provenance, figures with their intervals), their files (one
+//! CSV and one JSON per run, written whole or not at all) and the thread's
+//! published table.
+
+pub mod published;
 
 use anyhow::{Context as _, bail};
 use serde::{Deserialize, Serialize};
@@ -27,6 +31,84 @@ impl CounterSource {
             CounterSource::None => "none",
         }
     }
+}
+
+/// The thread's columns: (program, mode).
+pub const THREAD_CELLS: [(&str, &str); 4] = [
+    ("fprog1", "hit"),
+    ("fprog1", "miss"),
+    ("fprog2", "hit"),
+    ("fprog2", "miss"),
+];
+
+/// The thread's engines in its row order; others follow as first seen.
+pub const THREAD_ENGINES: [&str; 4] = ["old", "ext", "old-jit", "ext-jit"];
+
+/// The engine every speedup is measured against.
+pub const BASELINE_ENGINE: &str = "old";
+
+/// What a row measures: one engine on one program in one mode.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CellKey {
+    /// Engine name.
+    pub engine: String,
+    /// Program name.
+    pub program: String,
+    /// hit or miss.
+    pub mode: String,
+}
+
+impl CellKey {
+    /// The key of `engine` on `program` in `mode`.
+    pub fn new(engine: &str, program: &str, mode: &str) -> CellKey {
+        CellKey {
+            engine: engine.into(),
+            program: program.into(),
+            mode: mode.into(),
+        }
+    }
+
+    /// The same program and mode on another engine.
+    pub fn with_engine(&self, engine: &str) -> CellKey {
+        CellKey::new(engine, &self.program, &self.mode)
+    }
+}
+
+impl std::fmt::Display for CellKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {} {}", self.engine, self.program, self.mode)
+    }
+}
+
+/// What every row of one run shares: where, when and how it was measured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunInfo {
+    /// Identifies the run.
+    pub run_id: String,
+    /// When the run started (RFC 3339, UTC).
+    pub timestamp: String,
+    /// Host name.
+    pub host: String,
+    /// CPU model.
+    pub cpu_model: String,
+    /// Architecture (x86_64, i386, arm32, ...).
+    pub arch: String,
+    /// Operating system and kernel.
+    pub os: String,
+    /// Compiler version.
+    pub rustc: String,
+    /// Where the figures come from: this tool, or a publication.
+    pub source: String,
+    /// Measured under emulation.
+    pub emulated: bool,
+    /// The seed of the rounds' shuffled orders.
+    pub seed: Option<u64>,
+    /// Worker processes the rounds were spread over.
+    pub processes: Option<u64>,
+    /// The code layout of the measuring binary.
+    pub layout: Option<String>,
+    /// The interval half-width every ratio was to reach (0.01 = 1%).
+    pub precision: Option<f64>,
 }
 
 /// One measured (or published) cell: engine × program × mode on a machine.
@@ -57,7 +139,7 @@ pub struct Row {
     pub mode: String,
     /// Distinct skbs visited.
     pub skbs: u64,
-    /// Median ns per call.
+    /// Median ns per call (over rounds).
     pub ns_per_call: Option<f64>,
     /// Fastest sample, ns per call.
     pub ns_min: Option<f64>,
@@ -83,6 +165,104 @@ pub struct Row {
     /// hardware. Files written before this column existed read as false.
     #[serde(default)]
     pub emulated: bool,
+    /// Low end of the 95% interval of `ns_per_call` (empty in files
+    /// written before intervals, and in published rows).
+    #[serde(default)]
+    pub ns_ci_low: Option<f64>,
+    /// High end of the 95% interval of `ns_per_call`.
+    #[serde(default)]
+    pub ns_ci_high: Option<f64>,
+    /// Interleaved rounds this cell was timed in, over all processes.
+    #[serde(default)]
+    pub rounds: Option<u64>,
+    /// `old`'s time / this engine's time: the median of the paired
+    /// per-round ratios.
+    #[serde(default)]
+    pub speedup: Option<f64>,
+    /// Low end of the 95% interval of `speedup`.
+    #[serde(default)]
+    pub speedup_ci_low: Option<f64>,
+    /// High end of the 95% interval of `speedup`.
+    #[serde(default)]
+    pub speedup_ci_high: Option<f64>,
+    /// The seed of the rounds' shuffled orders.
+    #[serde(default)]
+    pub seed: Option<u64>,
+    /// Worker processes the rounds were spread over.
+    #[serde(default)]
+    pub processes: Option<u64>,
+    /// The code layout of the measuring binary ("default": as the linker
+    /// placed it; "shuffle-N": functions shuffled with seed N).
+    #[serde(default)]
+    pub layout: Option<String>,
+    /// The interval half-width every ratio was to reach (0.01 = 1%).
+    #[serde(default)]
+    pub precision: Option<f64>,
+}
+
+impl Row {
+    /// A row of `run` for `key` over `skbs` skbs, with no figures yet.
+    pub fn new(run: &RunInfo, key: &CellKey, skbs: u64) -> Row {
+        Row {
+            run_id: run.run_id.clone(),
+            timestamp: run.timestamp.clone(),
+            host: run.host.clone(),
+            cpu_model: run.cpu_model.clone(),
+            arch: run.arch.clone(),
+            os: run.os.clone(),
+            rustc: run.rustc.clone(),
+            source: run.source.clone(),
+            engine: key.engine.clone(),
+            program: key.program.clone(),
+            mode: key.mode.clone(),
+            skbs,
+            ns_per_call: None,
+            ns_min: None,
+            ns_max: None,
+            samples: None,
+            branch_misses: None,
+            branches: None,
+            instructions: None,
+            cycles: None,
+            cache_misses: None,
+            counter_source: CounterSource::None,
+            result: None,
+            emulated: run.emulated,
+            ns_ci_low: None,
+            ns_ci_high: None,
+            rounds: None,
+            speedup: None,
+            speedup_ci_low: None,
+            speedup_ci_high: None,
+            seed: run.seed,
+            processes: run.processes,
+            layout: run.layout.clone(),
+            precision: run.precision,
+        }
+    }
+
+    /// What the row measures.
+    pub fn key(&self) -> CellKey {
+        CellKey::new(&self.engine, &self.program, &self.mode)
+    }
+
+    /// Whether the row is `key` on `arch`.
+    pub fn is(&self, arch: &str, key: &CellKey) -> bool {
+        self.arch == arch
+            && self.engine == key.engine
+            && self.program == key.program
+            && self.mode == key.mode
+    }
+
+    /// The interval of `ns_per_call`, where the row has one.
+    pub fn ns_interval(&self) -> Option<(f64, f64)> {
+        self.ns_ci_low.zip(self.ns_ci_high)
+    }
+
+    /// The interval of `speedup`, where the row has one.
+    pub fn speedup_interval(&self) -> Option<(f64, f64)> {
+        self.speedup_ci_low.zip(self.speedup_ci_high)
+    }
 }
 
 /// The paths a run's files are written to.
@@ -179,8 +359,8 @@ pub fn write_run(dir: &Path, run_id: &str, rows: &[Row]) -> anyhow::Result<(Path
 pub(crate) mod tests {
     use super::*;
 
-    pub(crate) fn sample_row() -> Row {
-        Row {
+    pub(crate) fn sample_run() -> RunInfo {
+        RunInfo {
             run_id: "r1".into(),
             timestamp: "2026-11-25T10:00:00Z".into(),
             host: "h".into(),
@@ -189,23 +369,42 @@ pub(crate) mod tests {
             os: "linux 6.1".into(),
             rustc: "rustc 1.95.0".into(),
             source: "measured".into(),
-            engine: "old".into(),
-            program: "fprog1".into(),
-            mode: "hit".into(),
-            skbs: 1,
+            emulated: false,
+            seed: Some(7),
+            processes: Some(3),
+            layout: Some("default".into()),
+            precision: Some(0.01),
+        }
+    }
+
+    pub(crate) fn sample_row() -> Row {
+        Row {
             ns_per_call: Some(22.5),
             ns_min: Some(22.0),
             ns_max: Some(25.0),
             samples: Some(101),
-            branch_misses: None,
             branches: Some(30.25),
             instructions: Some(200.0),
-            cycles: None,
-            cache_misses: None,
             counter_source: CounterSource::Simulated,
             result: Some(65535),
-            emulated: false,
+            ns_ci_low: Some(22.4),
+            ns_ci_high: Some(22.7),
+            rounds: Some(101),
+            speedup: Some(1.0),
+            speedup_ci_low: Some(1.0),
+            speedup_ci_high: Some(1.0),
+            ..Row::new(&sample_run(), &CellKey::new("old", "fprog1", "hit"), 1)
         }
+    }
+
+    #[test]
+    fn files_written_before_intervals_still_load() {
+        let old = "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result,emulated\n\
+                   r,t,h,c,x86_64,o,r,s,old,fprog1,hit,1,22.5,22,25,101,,,,,,none,65535,false\n";
+        let rows = from_csv(old.as_bytes(), "old.csv").unwrap();
+        assert_eq!(rows[0].ns_per_call, Some(22.5));
+        assert_eq!((rows[0].ns_interval(), rows[0].speedup_interval()), (None, None));
+        assert_eq!((rows[0].rounds, rows[0].layout.as_deref()), (None, None));
     }
 
     #[test]
@@ -224,7 +423,7 @@ pub(crate) mod tests {
         let csv = to_csv(&rows).unwrap();
         let text = String::from_utf8(csv.clone()).unwrap();
         assert!(text.starts_with(
-            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result,emulated\n"
+            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result,emulated,ns_ci_low,ns_ci_high,rounds,speedup,speedup_ci_low,speedup_ci_high,seed,processes,layout,precision\n"
         ));
         assert_eq!(from_csv(&csv, "x.csv").unwrap(), rows);
         let json = serde_json::to_vec(&rows).unwrap();
@@ -234,7 +433,7 @@ pub(crate) mod tests {
     #[test]
     fn bad_csv_names_the_line() {
         let mut csv = to_csv(&[sample_row()]).unwrap();
-        csv.extend_from_slice(b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false\n");
+        csv.extend_from_slice(b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false,,,,,,,,,,\n");
         let err = from_csv(&csv, "runs.csv").unwrap_err().to_string();
         assert!(err.starts_with("runs.csv:3: column skbs: "), "{err}");
     }
