@@ -36,19 +36,32 @@ enum Command {
     Fuzz(fuzz::FuzzArgs),
     /// One cell's calls for the branch simulator (used by `run --simulate`).
     #[command(hide = true)]
-    SimCell(lab::SimCellArgs),
+    SimCell(lab::simulate::SimCellArgs),
+    /// One worker process of a lab run (used by `run`).
+    #[command(hide = true)]
+    LabWorker(lab::worker::WorkerArgs),
     /// The fuzz loop in a child process (used by `fuzz`).
     #[command(hide = true)]
     FuzzWorker(fuzz::worker::WorkerArgs),
 }
 
+/// What the binary knows of how it was built.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Build {
+    /// The code layout it was linked with (`scripts/layouts` sets
+    /// `BPFLAB_LAYOUT` when it relinks with shuffled functions); `None`:
+    /// the linker's default order.
+    pub layout: Option<&'static str>,
+}
+
 /// Runs the command the user chose; the exit code is 0 unless the command
 /// says otherwise (`fuzz` exits 1 when it found something).
-pub fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+pub fn dispatch(cli: Cli, build: Build) -> anyhow::Result<ExitCode> {
     let done = match cli.command {
-        None => lab::run(&lab::LabArgs::default()),
-        Some(Command::Run(args)) => lab::run(&args),
-        Some(Command::SimCell(args)) => lab::sim_cell(&args),
+        None => lab::run(&lab::LabArgs::default(), build.layout),
+        Some(Command::Run(args)) => lab::run(&args, build.layout),
+        Some(Command::SimCell(args)) => lab::simulate::sim_cell(&args),
+        Some(Command::LabWorker(args)) => lab::worker::run(&args),
         Some(Command::Exec(args)) => exec::run(&args),
         Some(Command::Dump(args)) => dump::run(&args),
         Some(Command::Engines) => engines_cmd::run(),

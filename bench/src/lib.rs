@@ -1,6 +1,7 @@
 //! The `bpflab` command and the lab behind it: composes the engines and the
 //! scenarios, measures them, and writes and reports the results.
 
+mod child;
 pub mod cli;
 mod compile;
 mod dump;

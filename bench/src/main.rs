@@ -35,7 +35,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match bpflab::cli::dispatch(args) {
+    // Set only when `scripts/layouts` relinks this binary with its
+    // functions in a shuffled order; read here, in the binary's own crate,
+    // so relinking recompiles this file alone.
+    let build = bpflab::cli::Build {
+        layout: option_env!("BPFLAB_LAYOUT"),
+    };
+    match bpflab::cli::dispatch(args, build) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("bpflab: {}", one_line(&err));

@@ -40,6 +40,10 @@ fn quick_run_writes_a_complete_csv_and_json() {
         "old,ext",
         "--skbs",
         "1000",
+        "--seed",
+        "42",
+        "--precision",
+        "5",
         "--out",
         out,
         "--plots",
@@ -49,6 +53,12 @@ fn quick_run_writes_a_complete_csv_and_json() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("ns per call on"), "{}", run.stdout);
     assert!(run.stdout.contains("speedup over old"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("method: interleaved rounds") && run.stdout.contains("seed 42;"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("precision: "), "{}", run.stdout);
     assert_eq!(run.stdout.contains("EMULATED"), expect_emulation());
     assert!(!run.stdout.contains("wrote"), "-q prints only the report");
     let (csvs, jsons) = run_files(dir.path());
@@ -70,7 +80,22 @@ fn quick_run_writes_a_complete_csv_and_json() {
                     row.ns_max.unwrap(),
                 );
                 assert!(ns > 0.0 && lo <= ns && ns <= hi, "{row:?}");
+                let (ci_low, ci_high) = row.ns_interval().expect("an interval");
+                assert!(lo <= ci_low && ci_low <= ns && ns <= ci_high && ci_high <= hi);
                 assert!(row.samples.unwrap() > 1);
+                assert_eq!(row.rounds, row.samples);
+                // The seed given, every process in the provenance, and
+                // the binary's layout (cargo's build: the default order).
+                assert_eq!(row.seed, Some(42));
+                assert!(row.processes.unwrap() >= 2, "{row:?}");
+                assert_eq!(row.layout.as_deref(), Some("default"));
+                assert_eq!(row.precision, Some(0.05));
+                let speedup = row.speedup.expect("a speedup over old");
+                let (s_low, s_high) = row.speedup_interval().expect("its interval");
+                assert!(s_low <= speedup && speedup <= s_high, "{row:?}");
+                if engine == "old" {
+                    assert_eq!((s_low, speedup, s_high), (1.0, 1.0, 1.0));
+                }
                 assert_eq!(row.emulated, expect_emulation(), "emulation marker");
                 assert!(
                     !row.run_id.is_empty() && !row.cpu_model.is_empty() && !row.rustc.is_empty()
@@ -183,6 +208,11 @@ fn bad_options_fail_before_measuring_and_leave_no_file() {
         (vec!["--modes", "warm"], "unknown mode `warm`"),
         (vec!["--skbs", "0"], "--skbs 0"),
         (vec!["--skbs", "99999999999"], "--skbs 99999999999"),
+        (vec!["--precision", "0"], "--precision 0"),
+        (vec!["--precision", "100"], "--precision 100"),
+        (vec!["--processes", "0"], "--processes 0"),
+        (vec!["--max-seconds", "0"], "--max-seconds 0"),
+        (vec!["--process-seconds", "inf"], "--process-seconds inf"),
         (
             vec!["--out", under_file.to_str().unwrap()],
             "cannot be created",

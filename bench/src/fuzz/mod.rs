@@ -13,6 +13,7 @@
 pub mod repro;
 pub mod worker;
 
+use crate::child::child_command;
 use crate::input;
 use anyhow::{Context as _, bail};
 use bpflab_engines::Engine;
@@ -20,7 +21,7 @@ use bpflab_engines::fuzz::Case;
 use clap::Args;
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, ExitCode, ExitStatus, Stdio};
+use std::process::{Child, ExitCode, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -306,23 +307,6 @@ fn engines(names: &[String]) -> anyhow::Result<Vec<Engine>> {
         .map(|n| input::engine(n.trim()))
         .filter(|e| !matches!(e, Ok(Engine::Old)))
         .collect()
-}
-
-/// A command starting this binary again, through `BPFLAB_RUNNER` when set
-/// (a command prefix such as `qemu-arm -L /usr/arm-linux-gnueabihf`, for a
-/// build running under an emulator that cannot start children itself).
-fn child_command() -> anyhow::Result<Command> {
-    let exe = std::env::current_exe().context("cannot find the bpflab binary")?;
-    let runner = std::env::var("BPFLAB_RUNNER").unwrap_or_default();
-    let mut words = runner.split_whitespace();
-    Ok(match words.next() {
-        Some(program) => {
-            let mut cmd = Command::new(program);
-            cmd.args(words).arg(exe);
-            cmd
-        }
-        None => Command::new(exe),
-    })
 }
 
 /// How this binary was started, for the reproduction lines.

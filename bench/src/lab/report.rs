@@ -1,7 +1,9 @@
 //! The report printed after a run: the thread's tables as measured here,
 //! with the published figures beside them, as aligned text or Markdown.
 
-use crate::results::{CounterSource, Row, THREAD_CELLS as CELLS, THREAD_ENGINES};
+use super::Method;
+use super::analysis::{Analysis, EXTRA_PAIRS};
+use crate::results::{CellKey, CounterSource, Row, THREAD_CELLS as CELLS, THREAD_ENGINES};
 
 /// A titled table of strings.
 struct Table {
@@ -95,6 +97,29 @@ fn ratio(base: Option<f64>, x: Option<f64>) -> Option<f64> {
 
 fn times(r: Option<f64>) -> String {
     r.map_or("-".into(), |r| format!("{r:.2}x"))
+}
+
+/// A figure written by `format`, with its interval in brackets when it has
+/// one: `1.31x [1.29, 1.33]`.
+fn estimate_text(
+    value: f64,
+    interval: Option<(f64, f64)>,
+    format: fn(Option<f64>) -> String,
+) -> String {
+    let strip = |x: f64| format(Some(x)).trim_end_matches('x').to_string();
+    match interval {
+        Some((lo, hi)) => format!("{} [{}, {}]", format(Some(value)), strip(lo), strip(hi)),
+        None => format(Some(value)),
+    }
+}
+
+/// A row's ns/call with its interval: `22.7 [22.5, 22.9]`.
+fn ns_text(row: &Row) -> String {
+    let one = |x: Option<f64>| x.map_or("-".into(), |v| format!("{v:.1}"));
+    match row.ns_per_call {
+        Some(v) => estimate_text(v, row.ns_interval(), one),
+        None => "-".into(),
+    }
 }
 
 /// The engines of a run in the thread's order.
@@ -200,8 +225,7 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
             .map(|e| {
                 std::iter::once(e.clone())
                     .chain(cols.iter().map(|(p, m)| {
-                        let measured =
-                            ns(find(rows, arch, e, p, m)).map_or("-".into(), |v| format!("{v:.1}"));
+                        let measured = find(rows, arch, e, p, m).map_or("-".into(), ns_text);
                         format!("{measured} ({})", published_text(published, arch, e, p, m))
                     }))
                     .collect()
@@ -218,12 +242,22 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
             .map(|e| {
                 std::iter::once(e.clone())
                     .chain(cols.iter().map(|(p, m)| {
-                        let here = ratio(ns(find(rows, arch, "old", p, m)), ns(find(rows, arch, e, p, m)));
+                        let here = match find(rows, arch, e, p, m) {
+                            Some(Row { speedup: Some(x), .. }) => estimate_text(
+                                *x,
+                                find(rows, arch, e, p, m).and_then(Row::speedup_interval),
+                                times,
+                            ),
+                            _ => times(ratio(
+                                ns(find(rows, arch, "old", p, m)),
+                                ns(find(rows, arch, e, p, m)),
+                            )),
+                        };
                         let then = ratio(
                             ns(find(published, arch, "old", p, m)),
                             ns(find(published, arch, e, p, m)),
                         );
-                        format!("{} ({})", times(here), times(then))
+                        format!("{here} ({})", times(then))
                     }))
                     .collect()
             })
@@ -232,6 +266,84 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
     out.push_str(&format!("\n{}{gap}", speedup.render(markdown)));
     out.push('\n');
     out.push_str(&branch_table(rows, arch, &engines, &cols, markdown));
+    out
+}
+
+/// How the figures were made (processes, rounds, seed, layout, intervals),
+/// whether every ratio reached the precision asked for, and the pairs
+/// the report shows besides the speedups over old.
+pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> String {
+    let para = |line: String| {
+        if markdown {
+            format!("\n{line}\n")
+        } else {
+            format!("\n{line}\n")
+        }
+    };
+    let layout = if method.layout == "default" {
+        "layout: the linker's default order (one layout: scripts/layouts sweeps others)".to_string()
+    } else {
+        format!("layout: {}", method.layout)
+    };
+    let mut out = para(format!(
+        "method: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {} rounds per cell, {:.0} s, seed {}; {layout}; intervals: 95%, bootstrap over processes, then rounds",
+        method.processes,
+        if method.processes == 1 { "" } else { "es" },
+        method.rounds,
+        method.seconds,
+        method.seed
+    ));
+    let target = method.precision * 100.0;
+    let widest = analysis.widest().map_or(0.0, |w| w * 100.0);
+    out.push_str(&if method.imprecise.is_empty() {
+        format!("precision: every ratio within ±{target}% (widest ±{widest:.2}%)\n")
+    } else {
+        let stopped = if method.processes < method.min_processes as usize {
+            format!(
+                "; --max-seconds ended the run after {} of {} processes",
+                method.processes, method.min_processes
+            )
+        } else {
+            "; --max-seconds ended the run".to_string()
+        };
+        let named: Vec<String> = method
+            .imprecise
+            .iter()
+            .map(|(what, w)| format!("{what} ±{:.2}%", w * 100.0))
+            .collect();
+        format!(
+            "precision: ±{target}% NOT reached by {} of {} ratios{stopped}: {}\n",
+            method.imprecise.len(),
+            analysis.pairs.len(),
+            named.join("; ")
+        )
+    });
+    for (base, engine, what) in EXTRA_PAIRS {
+        let cols: Vec<(String, String)> = analysis
+            .pairs
+            .iter()
+            .filter(|p| p.base.engine == base && p.engine.engine == engine)
+            .map(|p| (p.engine.program.clone(), p.engine.mode.clone()))
+            .collect();
+        if cols.is_empty() {
+            continue;
+        }
+        let row = std::iter::once(format!("{engine} over {base}"))
+            .chain(cols.iter().map(|(p, m)| {
+                let pair = analysis.pair(&CellKey::new(base, p, m), &CellKey::new(engine, p, m));
+                pair.map_or("-".into(), |p| {
+                    estimate_text(p.ratio.value, Some((p.ratio.low, p.ratio.high)), times)
+                })
+            }))
+            .collect();
+        let table = Table {
+            title: format!("{what}: {base}'s time / {engine}'s time"),
+            header: header(&cols),
+            rows: vec![row],
+        };
+        out.push('\n');
+        out.push_str(&table.render(markdown));
+    }
     out
 }
 

@@ -5,8 +5,14 @@
 //! reads the totals. The model is a simple 2004-era predictor, so the
 //! figures are always labelled "simulated".
 
-use anyhow::{Context as _, bail};
-use std::path::Path;
+use super::plan::load_scenario_file;
+use super::workload::{MAX_MISS_BUFFER_BYTES, Workload, bpflab_measured_calls, miss_buffer_bytes};
+use anyhow::{Context as _, anyhow, bail};
+use bpflab_engines::{Engine, Filter};
+use bpflab_scenarios::scenario::DEFAULT_SEED;
+use bpflab_scenarios::{Mode, Scenario, ScenarioProgram};
+use clap::Args;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// What the simulator counted, per call.
@@ -92,6 +98,70 @@ pub fn parse_totals_text(text: &str, calls: u64) -> anyhow::Result<Simulated> {
         branches: (get("Bc") + get("Bi")) / per,
         instructions: get("Ir") / per,
     })
+}
+
+/// Options of the hidden `bpflab sim-cell`: one cell's calls, for the
+/// branch simulator to count.
+#[derive(Debug, Args)]
+pub struct SimCellArgs {
+    #[arg(long)]
+    engine: String,
+    #[arg(
+        long,
+        required_unless_present = "scenario",
+        conflicts_with = "scenario"
+    )]
+    program: Option<String>,
+    #[arg(long)]
+    scenario: Option<PathBuf>,
+    #[arg(long)]
+    mode: String,
+    #[arg(long)]
+    skbs: usize,
+    #[arg(long)]
+    calls: u64,
+}
+
+/// Runs one cell's calls: a warm-up pass the simulator does not collect,
+/// then `calls` collected calls inside `bpflab_measured_calls`.
+pub fn sim_cell(args: &SimCellArgs) -> anyhow::Result<()> {
+    let engine =
+        Engine::from_name(&args.engine).ok_or_else(|| anyhow!("unknown engine {}", args.engine))?;
+    let mode: Mode = args.mode.parse()?;
+    let scenario = match (&args.program, &args.scenario) {
+        (Some(name), _) => {
+            let program = ScenarioProgram::from_name(name)
+                .ok_or_else(|| anyhow!("unknown program {name}"))?;
+            check_cell_memory(mode, &[], args.skbs)?;
+            Scenario::new(program, mode, args.skbs, DEFAULT_SEED)?
+        }
+        (None, Some(path)) => {
+            let (file, program) = load_scenario_file(path)?;
+            let lens: Vec<usize> = file.packets().iter().map(|p| p.bytes.len()).collect();
+            check_cell_memory(mode, &lens, args.skbs)?;
+            let seed = file.seed().unwrap_or(DEFAULT_SEED);
+            file.scenario(program, mode, args.skbs, seed)?
+        }
+        (None, None) => bail!("sim-cell needs --program or --scenario"),
+    };
+    let filter = Filter::attach(scenario.program().clone(), engine)?;
+    scenario.verify(&filter)?;
+    let mut work = Workload::new(&filter, &scenario);
+    // Warm-up outside the collected symbol (`run` is inlined here).
+    work.run(scenario.len() as u64);
+    bpflab_measured_calls(&mut work, args.calls);
+    Ok(())
+}
+
+/// `sim-cell`'s own check of [`MAX_MISS_BUFFER_BYTES`] (`run` checks
+/// before it starts one, but the command can be called by hand).
+fn check_cell_memory(mode: Mode, lens: &[usize], skbs: usize) -> anyhow::Result<()> {
+    if mode == Mode::Miss && miss_buffer_bytes(lens, skbs) > MAX_MISS_BUFFER_BYTES {
+        bail!(
+            "--skbs {skbs}: miss mode would take more than {MAX_MISS_BUFFER_BYTES} bytes of skb buffers"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

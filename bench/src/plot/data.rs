@@ -3,8 +3,8 @@
 //! architectures in the thread's order.
 
 use crate::input::{read_bounded, too_large};
-use crate::results::{Row, THREAD_CELLS as CELLS, from_csv};
 pub use crate::results::{BASELINE_ENGINE, THREAD_ENGINES};
+use crate::results::{Row, THREAD_CELLS as CELLS, from_csv};
 use anyhow::{Context as _, anyhow, bail};
 use std::path::Path;
 

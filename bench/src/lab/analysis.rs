@@ -1,0 +1,253 @@
+//! From the worker processes' rounds to the run's figures: each cell's
+//! median ns/call with its interval, and each ratio the report shows (every
+//! engine against `old`, and the jump-threading pair) as the median of the
+//! paired per-round ratios with its interval.
+
+use super::counters::PerCall;
+use super::stats::{Estimate, RESAMPLES, median, median_with_interval, paired_ratios};
+use super::worker::ProcessSamples;
+use crate::results::{BASELINE_ENGINE, CellKey};
+use anyhow::bail;
+
+/// Pairs the report shows besides each engine against `old`: (base,
+/// engine, what the ratio says). ext-switch runs the same converted
+/// program as ext behind one shared dispatch jump, so ext's gain over it
+/// is what jump threading alone buys.
+pub const EXTRA_PAIRS: [(&str, &str, &str); 1] = [(
+    "ext-switch",
+    "ext",
+    "jump threading: the same eBPF program, threaded (ext) over one shared dispatch jump (ext-switch)",
+)];
+
+/// One cell's figures over every process.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CellEstimate {
+    /// The cell.
+    pub key: CellKey,
+    /// Distinct skbs it visits.
+    pub skbs: u64,
+    /// The verdict of every call.
+    pub result: Option<u32>,
+    /// Median ns/call over all rounds, with its interval.
+    pub ns: Estimate,
+    /// The fastest and the slowest round's ns/call.
+    pub min: f64,
+    /// The slowest round's ns/call.
+    pub max: f64,
+    /// Timed rounds over all processes.
+    pub rounds: u64,
+    /// `old`'s time / this cell's time, where the run has `old` here.
+    pub speedup: Option<Estimate>,
+    /// Hardware counts per call: each the median over the processes that
+    /// read it.
+    pub counters: Option<PerCall>,
+}
+
+/// A ratio of two cells of the same program and mode: `base`'s time /
+/// `engine`'s time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PairEstimate {
+    /// The cell in the numerator.
+    pub base: CellKey,
+    /// The cell in the denominator.
+    pub engine: CellKey,
+    /// The median of paired per-round ratios, with its interval.
+    pub ratio: Estimate,
+}
+
+/// A run's figures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Analysis {
+    /// Every cell, in plan order.
+    pub cells: Vec<CellEstimate>,
+    /// Every ratio: each engine against `old`, then [`EXTRA_PAIRS`].
+    pub pairs: Vec<PairEstimate>,
+    /// Processes analysed.
+    pub processes: usize,
+}
+
+impl Analysis {
+    /// The ratios whose interval is wider than ±`precision` (0.01 = 1%).
+    pub fn imprecise(&self, precision: f64) -> Vec<&PairEstimate> {
+        self.pairs
+            .iter()
+            .filter(|p| p.ratio.relative_half_width() > precision)
+            .collect()
+    }
+
+    /// The widest ratio interval, relative (0.01 = ±1%).
+    pub fn widest(&self) -> Option<f64> {
+        self.pairs
+            .iter()
+            .map(|p| p.ratio.relative_half_width())
+            .max_by(f64::total_cmp)
+    }
+
+    /// The extra pair of `base` and `engine` in one program and mode.
+    pub fn pair(&self, base: &CellKey, engine: &CellKey) -> Option<&PairEstimate> {
+        self.pairs
+            .iter()
+            .find(|p| &p.base == base && &p.engine == engine)
+    }
+}
+
+/// The figures of `processes` (all of one run, timing the same cells);
+/// `seed` makes the bootstrap repeatable.
+pub fn analyse(processes: &[ProcessSamples], seed: u64) -> anyhow::Result<Analysis> {
+    let Some(first) = processes.first() else {
+        bail!("no worker process measured anything");
+    };
+    let keys: Vec<&CellKey> = first.cells.iter().map(|c| &c.key).collect();
+    for p in processes {
+        if !p.cells.iter().map(|c| &c.key).eq(keys.iter().copied()) {
+            bail!("worker processes measured different cells; the plan changed during the run");
+        }
+    }
+    // groups[cell][process] = that process's rounds of the cell.
+    let groups: Vec<Vec<Vec<f64>>> = (0..keys.len())
+        .map(|c| processes.iter().map(|p| p.cells[c].ns.clone()).collect())
+        .collect();
+    let index = |key: &CellKey| keys.iter().position(|k| *k == key);
+    let mut pairs = Vec::new();
+    let pair = |b: usize, e: usize, stream: u64| {
+        let ratios = paired_ratios(&groups[b], &groups[e]);
+        median_with_interval(&ratios, RESAMPLES, seed ^ stream).map(|ratio| PairEstimate {
+            base: keys[b].clone(),
+            engine: keys[e].clone(),
+            ratio,
+        })
+    };
+    for (e, key) in keys.iter().enumerate() {
+        if let Some(b) = index(&key.with_engine(BASELINE_ENGINE))
+            && b != e
+        {
+            pairs.extend(pair(b, e, e as u64));
+        }
+    }
+    for (base, engine, _) in EXTRA_PAIRS {
+        for (e, key) in keys.iter().enumerate() {
+            if key.engine == engine
+                && let Some(b) = index(&key.with_engine(base))
+            {
+                pairs.extend(pair(b, e, (keys.len() + e) as u64));
+            }
+        }
+    }
+    let mut cells = Vec::with_capacity(keys.len());
+    for (c, key) in keys.iter().enumerate() {
+        let Some(ns) = median_with_interval(&groups[c], RESAMPLES, seed ^ (c as u64) << 32) else {
+            bail!("no round timed {key}");
+        };
+        let all = groups[c].iter().flatten().copied();
+        let (min, max) = all.fold((f64::INFINITY, 0.0f64), |(lo, hi), x| {
+            (lo.min(x), hi.max(x))
+        });
+        let speedup = if key.engine == BASELINE_ENGINE {
+            Some(Estimate {
+                value: 1.0,
+                low: 1.0,
+                high: 1.0,
+            })
+        } else {
+            let old = key.with_engine(BASELINE_ENGINE);
+            pairs
+                .iter()
+                .find(|p| p.base == old && &p.engine == *key)
+                .map(|p| p.ratio)
+        };
+        let cell = &first.cells[c];
+        cells.push(CellEstimate {
+            key: (*key).clone(),
+            skbs: cell.skbs,
+            result: cell.result,
+            ns,
+            min,
+            max,
+            rounds: groups[c].iter().map(|g| g.len() as u64).sum(),
+            speedup,
+            counters: median_counters(processes.iter().filter_map(|p| p.cells[c].counters)),
+        });
+    }
+    Ok(Analysis {
+        cells,
+        pairs,
+        processes: processes.len(),
+    })
+}
+
+/// Each counter's median over the processes that read it.
+fn median_counters(read: impl Iterator<Item = PerCall>) -> Option<PerCall> {
+    let read: Vec<PerCall> = read.collect();
+    if read.is_empty() {
+        return None;
+    }
+    let mut out: PerCall = [None; 5];
+    for (i, slot) in out.iter_mut().enumerate() {
+        let mut values: Vec<f64> = read.iter().filter_map(|r| r[i]).collect();
+        if !values.is_empty() {
+            *slot = Some(median(&mut values));
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::worker::CellSamples;
+
+    fn cell(engine: &str, ns: Vec<f64>) -> CellSamples {
+        CellSamples {
+            key: CellKey::new(engine, "fprog1", "hit"),
+            skbs: 1,
+            result: Some(65535),
+            batch: 1000,
+            ns,
+            counters: None,
+        }
+    }
+
+    fn process(scale: f64) -> ProcessSamples {
+        let rounds = |base: f64| -> Vec<f64> {
+            (0..100)
+                .map(|r| base * scale * (1.0 + (r % 5) as f64 * 0.01))
+                .collect()
+        };
+        ProcessSamples {
+            seed: 1,
+            warmup_rounds: 3,
+            cells: vec![
+                cell("old", rounds(30.0)),
+                cell("ext", rounds(20.0)),
+                cell("ext-switch", rounds(24.0)),
+            ],
+        }
+    }
+
+    #[test]
+    fn ratios_against_old_and_the_threading_pair() {
+        let a = analyse(&[process(1.0), process(1.3)], 5).unwrap();
+        assert_eq!(a.processes, 2);
+        let ext = &a.cells[1];
+        let speedup = ext.speedup.unwrap();
+        assert!((speedup.value - 1.5).abs() < 1e-9, "{speedup:?}");
+        assert_eq!(ext.rounds, 200);
+        assert!(ext.ns.contains(ext.ns.value) && ext.min <= ext.ns.value);
+        assert_eq!(a.cells[0].speedup.map(|s| s.value), Some(1.0));
+        let key = |e: &str| CellKey::new(e, "fprog1", "hit");
+        let threading = a.pair(&key("ext-switch"), &key("ext")).unwrap();
+        assert!((threading.ratio.value - 1.2).abs() < 1e-9);
+        // Each ratio is paired within rounds: the processes' 30% level
+        // difference does not widen it.
+        assert!(a.widest().unwrap() < 1e-9, "{a:?}");
+        assert!(a.imprecise(0.01).is_empty());
+    }
+
+    #[test]
+    fn processes_must_agree_on_cells() {
+        let mut other = process(1.0);
+        other.cells.pop();
+        assert!(analyse(&[process(1.0), other], 1).is_err());
+        assert!(analyse(&[], 1).is_err());
+    }
+}

@@ -1,0 +1,185 @@
+//! One worker process of a run. The lab spreads its rounds over several
+//! fresh processes of the same binary, one after another, because
+//! processes differ by a few percent (where the heap, the stacks and the
+//! JIT pages land, the machine's state when each starts): an interval from
+//! one process would understate the spread of the next run. The child side
+//! (`bpflab lab-worker`, hidden) plans the same cells from the same
+//! options, checks every verdict, times the cells in interleaved rounds and
+//! prints what it measured as JSON; the parent side starts one and reads it.
+
+use super::counters::{Counters, PerCall};
+use super::plan::{PlanArgs, plan};
+use super::rounds::{self, RoundPlan, WallClock};
+use super::workload::{Workload, bpflab_measured_calls};
+use crate::child::child_command;
+use crate::results::CellKey;
+use anyhow::{Context as _, bail};
+use bpflab_engines::Filter;
+use bpflab_scenarios::Scenario;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+use std::process::Stdio;
+use std::time::Duration;
+
+/// How each worker process times (the parent's choice, passed on).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WorkerPlan {
+    /// Rounds' timing: batch length, warm-up, duration.
+    pub rounds: RoundPlan,
+    /// Also read the hardware counters per cell after the rounds.
+    pub counters: bool,
+}
+
+/// Options of the hidden `bpflab lab-worker`.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    plan: PlanArgs,
+    /// The seed of this process's rounds' orders.
+    #[arg(long)]
+    seed: u64,
+    /// Seconds of timed rounds.
+    #[arg(long)]
+    seconds: f64,
+    /// Milliseconds of warm-up rounds.
+    #[arg(long)]
+    warmup_ms: u64,
+    /// Microseconds one timed batch should take.
+    #[arg(long)]
+    batch_us: u64,
+    /// Read the hardware counters of each cell after the rounds.
+    #[arg(long)]
+    counters: bool,
+}
+
+/// What one process measured of one cell.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellSamples {
+    /// The cell.
+    pub key: CellKey,
+    /// Distinct skbs the cell visits.
+    pub skbs: u64,
+    /// The verdict every call gives, when all agree.
+    pub result: Option<u32>,
+    /// Calls per timed batch.
+    pub batch: u64,
+    /// ns per call in each timed round, in round order.
+    pub ns: Vec<f64>,
+    /// Hardware counts per call, where read.
+    pub counters: Option<PerCall>,
+}
+
+/// What one worker process measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSamples {
+    /// The seed of its rounds' orders.
+    pub seed: u64,
+    /// Untimed warm-up rounds before the timed ones.
+    pub warmup_rounds: usize,
+    /// Every cell, in plan order.
+    pub cells: Vec<CellSamples>,
+}
+
+impl ProcessSamples {
+    /// Timed rounds (every cell is timed once per round).
+    pub fn rounds(&self) -> usize {
+        self.cells.first().map_or(0, |c| c.ns.len())
+    }
+}
+
+/// Runs `bpflab lab-worker`: prints its [`ProcessSamples`] as JSON.
+pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
+    let plan = plan(&args.plan, true)?;
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    let mut cells: Vec<(CellKey, usize, Filter)> = Vec::new();
+    for planned in &plan.programs {
+        for &mode in &planned.modes {
+            let scenario = planned.scenario(mode)?;
+            for &engine in &planned.engines {
+                let filter = Filter::attach(scenario.program().clone(), engine)
+                    .with_context(|| format!("{} on {engine}", planned.name))?;
+                scenario.verify(&filter).with_context(|| {
+                    format!("engine {engine} gives a wrong verdict; nothing was measured")
+                })?;
+                let key = CellKey::new(engine.name(), &planned.name, mode.name());
+                cells.push((key, scenarios.len(), filter));
+            }
+            scenarios.push(scenario);
+        }
+    }
+    let mut work: Vec<Workload> = cells
+        .iter()
+        .map(|(_, s, filter)| Workload::new(filter, &scenarios[*s]))
+        .collect();
+    let round_plan = RoundPlan {
+        batch_target: Duration::from_micros(args.batch_us.max(1)),
+        warmup: Duration::from_millis(args.warmup_ms),
+        duration: Duration::from_secs_f64(args.seconds.max(0.0)),
+        max_rounds: usize::MAX,
+    };
+    let measured = {
+        let mut calls: Vec<_> = work
+            .iter_mut()
+            .map(|w| move |n: u64| bpflab_measured_calls(w, n))
+            .collect();
+        rounds::run(&mut calls, &mut WallClock::new(), &round_plan, args.seed)
+    };
+    let mut counters = args.counters.then(|| Counters::open().0);
+    let samples = ProcessSamples {
+        seed: args.seed,
+        warmup_rounds: measured.warmup_rounds,
+        cells: cells
+            .iter()
+            .zip(work.iter_mut())
+            .zip(measured.batches.iter().zip(measured.ns))
+            .map(|(((key, s, _), w), (&batch, ns))| {
+                let counted = counters.as_mut().filter(|c| c.any()).map(|c| {
+                    let calls = batch * 10;
+                    c.count(calls, || bpflab_measured_calls(w, calls))
+                });
+                CellSamples {
+                    key: key.clone(),
+                    skbs: scenarios[*s].skbs().len() as u64,
+                    result: scenarios[*s].common_expected(),
+                    batch,
+                    ns,
+                    counters: counted,
+                }
+            })
+            .collect(),
+    };
+    println!("{}", serde_json::to_string(&samples)?);
+    Ok(())
+}
+
+/// Starts one worker process with the run's `plan_args` and reads what it
+/// measured; a worker that fails is an error quoting its last line.
+pub fn spawn(plan_args: &PlanArgs, plan: &WorkerPlan, seed: u64) -> anyhow::Result<ProcessSamples> {
+    let mut cmd = child_command()?;
+    cmd.arg("lab-worker")
+        .args(plan_args.to_args())
+        .args(["--seed", &seed.to_string()])
+        .args(["--seconds", &plan.rounds.duration.as_secs_f64().to_string()])
+        .args(["--warmup-ms", &plan.rounds.warmup.as_millis().to_string()])
+        .args([
+            "--batch-us",
+            &plan.rounds.batch_target.as_micros().to_string(),
+        ]);
+    if plan.counters {
+        cmd.arg("--counters");
+    }
+    let output = cmd
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot start a worker process")?;
+    if !output.status.success() {
+        let err = String::from_utf8_lossy(&output.stderr);
+        let last = err.lines().rev().find(|l| !l.trim().is_empty());
+        bail!(
+            "a worker process failed ({}): {}",
+            output.status,
+            last.unwrap_or("no message").trim_start_matches("bpflab: ")
+        );
+    }
+    serde_json::from_slice(&output.stdout).context("a worker process printed no valid samples")
+}
