@@ -1,21 +1,23 @@
 //! The grouped bar chart every figure is made of: groups along x
 //! (scenarios or runs), one bar per series in each group, a value label on
-//! every bar, published bars lighter and hatched. plotters has no grouped
-//! bars, so the bars are rectangles on a float axis and the group labels
-//! are drawn here.
+//! every bar, a whisker where the bar has an interval, published bars
+//! lighter and hatched. plotters has no grouped bars, so the bars are
+//! rectangles on a float axis and the group labels are drawn here.
 
-use super::style::{self, GRID, INK, MUTED};
+use super::style::{self, GRID, INK, MUTED, WHISKER};
 use anyhow::anyhow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// One bar: its value (none: nothing drawn, or `missing` written at the
-/// baseline), and whether it is a published figure.
+/// baseline), its interval, and whether it is a published figure.
 #[derive(Debug, Clone)]
 pub struct Bar {
     /// The bar's height.
     pub value: Option<f64>,
+    /// The value's interval (low, high), drawn as a whisker on the bar.
+    pub interval: Option<(f64, f64)>,
     /// Drawn lighter and hatched: a figure from the 2014 thread.
     pub published: bool,
     /// Written at the baseline where there is no value ("TBD").
@@ -69,6 +71,12 @@ const GROUP_LINE: u32 = 17;
 const Y_LABEL_AREA: u32 = 76;
 const MARGIN_LEFT: u32 = 8;
 const MARGIN_RIGHT: u32 = 18;
+/// Whisker line width, and its caps' half-width as a share of the bar's
+/// width, within bounds in pixels (wide enough to see on a thin bar, short
+/// enough not to read as a bar edge on a wide one).
+const WHISKER_STROKE: u32 = 2;
+const CAP_SHARE: f64 = 0.3;
+const CAP_PX: (f64, f64) = (3.0, 8.0);
 
 /// A drawing error as an `anyhow` error.
 pub fn drawing<E: std::fmt::Display>(e: E) -> anyhow::Error {
@@ -84,14 +92,31 @@ fn text_width(text: &str, size: f64) -> anyhow::Result<u32> {
     Ok(w)
 }
 
+impl Bar {
+    /// The whisker to draw, low end first: only on a drawn bar, and only
+    /// for a finite interval (a bad one is no reason to lose the chart).
+    fn whisker(&self) -> Option<(f64, f64)> {
+        self.value?;
+        let (a, b) = self.interval?;
+        (a.is_finite() && b.is_finite()).then_some((a.min(b), a.max(b)))
+    }
+}
+
 impl Panel {
-    /// The largest value of the panel and its reference line.
+    /// The largest value of the panel, its whisker tops and its reference
+    /// line.
     fn top(&self) -> f64 {
-        let values = self
-            .series
-            .iter()
-            .flat_map(|s| s.bars.iter().filter_map(|b| b.value));
+        let bars = self.series.iter().flat_map(|s| &s.bars);
+        let values = bars.flat_map(|b| b.value.into_iter().chain(b.whisker().map(|w| w.1)));
         values.chain(self.reference).fold(0.0, f64::max)
+    }
+
+    /// Whether any bar of the panel gets a whisker.
+    pub fn has_whiskers(&self) -> bool {
+        self.series
+            .iter()
+            .flat_map(|s| &s.bars)
+            .any(|b| b.whisker().is_some())
     }
 
     /// Each series' offset inside a group and the bar width, as shares of
@@ -212,8 +237,18 @@ pub fn draw_panel<DB: DrawingBackend>(
             let top_left = chart.backend_coord(&(x0, v));
             let bottom_right = chart.backend_coord(&(x1, 0.0));
             draw_bar(&screen, top_left, bottom_right, series.color, bar.published)?;
+            // The label sits above the bar or its whisker, whichever is
+            // higher, so the whisker never runs through the number.
+            let mut label_y = top_left.1;
+            if let Some((low, high)) = bar.whisker() {
+                let low = chart.backend_coord(&(x0, low.max(0.0))).1;
+                let high = chart.backend_coord(&(x0, high)).1;
+                let cap = (bar_w * group_px * CAP_SHARE).clamp(CAP_PX.0, CAP_PX.1) as i32;
+                draw_whisker(&screen, center.0, (low, high), cap)?;
+                label_y = label_y.min(high);
+            }
             let text = (panel.format)(v);
-            value_label(&screen, &text, (center.0, top_left.1 - 4), upright, INK)?;
+            value_label(&screen, &text, (center.0, label_y - 4), upright, INK)?;
         }
     }
 
@@ -290,6 +325,25 @@ pub fn draw_bar<DB: DrawingBackend>(
         .map_err(drawing)
 }
 
+/// An interval whisker at column `x`: a vertical line between two pixel
+/// rows, capped by short horizontal lines `cap` pixels either side.
+fn draw_whisker<DB: DrawingBackend>(
+    screen: &DrawingArea<DB, Shift>,
+    x: i32,
+    (low, high): (i32, i32),
+    cap: i32,
+) -> anyhow::Result<()> {
+    let ink = WHISKER.stroke_width(WHISKER_STROKE);
+    for line in [
+        vec![(x, low), (x, high)],
+        vec![(x - cap, low), (x + cap, low)],
+        vec![(x - cap, high), (x + cap, high)],
+    ] {
+        screen.draw(&PathElement::new(line, ink)).map_err(drawing)?;
+    }
+    Ok(())
+}
+
 /// A value written above a bar, level or upright (`screen` takes
 /// absolute pixel coordinates, as every element drawn here).
 fn value_label<DB: DrawingBackend>(
@@ -358,6 +412,7 @@ mod tests {
                     color: style::engine_color(0),
                     bars: vec![Bar {
                         value: Some(1.0),
+                        interval: None,
                         published: false,
                         missing: None,
                     }],
@@ -381,6 +436,159 @@ mod tests {
         let (_, one) = panel(&[false]).layout();
         assert_eq!(one, MAX_BAR, "a lone bar is not a wall");
         assert_eq!(panel(&[false]).top(), 1.5, "room for the reference line");
+    }
+
+    /// One group of two bars: 2 with `interval`, and `other` with none.
+    fn whiskered(interval: Option<(f64, f64)>) -> Panel {
+        whiskered_beside(interval, 1.0)
+    }
+
+    fn whiskered_beside(interval: Option<(f64, f64)>, other: f64) -> Panel {
+        let bar = |value, interval| Bar {
+            value: Some(value),
+            interval,
+            published: false,
+            missing: None,
+        };
+        Panel {
+            series: vec![
+                Series {
+                    color: style::engine_color(0),
+                    bars: vec![bar(2.0, interval)],
+                    joined: false,
+                },
+                Series {
+                    color: style::engine_color(1),
+                    bars: vec![bar(other, None)],
+                    joined: false,
+                },
+            ],
+            reference: None,
+            ..panel(&[])
+        }
+    }
+
+    fn svg_of(panel: &Panel) -> String {
+        font::register().unwrap();
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (600, 400)).into_drawing_area();
+            draw_panel(&root, panel).unwrap();
+            root.present().unwrap();
+        }
+        svg
+    }
+
+    /// The value of `name="..."` in an SVG element's line.
+    fn attr<'a>(line: &'a str, name: &str) -> &'a str {
+        let start = line.find(&format!(" {name}=\"")).unwrap() + name.len() + 3;
+        let len = line[start..].find('"').unwrap();
+        &line[start..start + len]
+    }
+
+    /// The points of every line drawn in the whisker colour.
+    fn whisker_lines(svg: &str) -> Vec<Vec<(i32, i32)>> {
+        let stroke = format!(
+            "stroke=\"#{:02X}{:02X}{:02X}\"",
+            WHISKER.0, WHISKER.1, WHISKER.2
+        );
+        svg.lines()
+            .filter(|l| l.contains(&stroke))
+            .map(|l| {
+                attr(l, "points")
+                    .split_whitespace()
+                    .map(|p| {
+                        let (x, y) = p.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn whisker_tops_are_in_the_y_range() {
+        assert_eq!(whiskered(Some((1.5, 4.0))).top(), 4.0);
+        assert_eq!(whiskered(Some((4.0, 1.5))).top(), 4.0, "either order");
+        assert_eq!(whiskered(None).top(), 2.0);
+        assert!(whiskered(Some((1.5, 4.0))).has_whiskers());
+        assert!(!whiskered(None).has_whiskers());
+        let bad = whiskered(Some((1.0, f64::INFINITY)));
+        assert!(
+            !bad.has_whiskers() && bad.top() == 2.0,
+            "no whisker, no range"
+        );
+        let mut unvalued = whiskered(Some((1.5, 4.0)));
+        unvalued.series[0].bars[0].value = None;
+        assert!(!unvalued.has_whiskers(), "no bar, no whisker");
+    }
+
+    #[test]
+    fn a_whisker_is_a_capped_line_centred_under_its_label() {
+        let svg = svg_of(&whiskered(Some((1.5, 4.0))));
+        let lines = whisker_lines(&svg);
+        assert_eq!(lines.len(), 3, "stem and two caps: {lines:?}");
+        let [stem, low_cap, high_cap] = [&lines[0], &lines[1], &lines[2]];
+        let x = stem[0].0;
+        assert_eq!(stem[1].0, x, "the stem is vertical");
+        let (low, high) = (stem[0].1, stem[1].1);
+        assert!(
+            low > high,
+            "low end below the high end (pixel rows grow down)"
+        );
+        for (cap, y) in [(low_cap, low), (high_cap, high)] {
+            assert_eq!((cap[0].1, cap[1].1), (y, y), "caps are level at the ends");
+            assert_eq!(x - cap[0].0, cap[1].0 - x, "caps are centred on the stem");
+            assert!(cap[1].0 - cap[0].0 >= 6, "caps are visible");
+        }
+        // The stem stands at the middle of its bar, the first rectangle in
+        // the bar's colour.
+        let color = style::engine_color(0);
+        let fill = format!("fill=\"#{:02X}{:02X}{:02X}\"", color.0, color.1, color.2);
+        let bar = svg
+            .lines()
+            .find(|l| l.starts_with("<rect") && l.contains(&fill))
+            .unwrap();
+        let (left, width): (i32, i32) = (
+            attr(bar, "x").parse().unwrap(),
+            attr(bar, "width").parse().unwrap(),
+        );
+        assert!(
+            (2 * x - (2 * left + width)).abs() <= 2,
+            "centred on the bar"
+        );
+        assert!(
+            high < attr(bar, "y").parse().unwrap(),
+            "the top above the bar"
+        );
+        // The value label stands above the whisker, not across it (tick
+        // labels are anchored at their end, value labels at the middle).
+        let label = svg
+            .lines()
+            .zip(svg.lines().skip(1))
+            .find(|(element, text)| *text == "2" && element.contains("text-anchor=\"middle\""))
+            .map(|(element, _)| element)
+            .unwrap();
+        assert_eq!(attr(label, "x").parse::<i32>().unwrap(), x);
+        let label_y: i32 = attr(label, "y").parse().unwrap();
+        assert!(label_y < high, "above the whisker");
+        // This whisker is the panel's top, and its label still fits.
+        assert!(f64::from(label_y) - VALUE_SIZE >= 0.0, "not clipped");
+    }
+
+    #[test]
+    fn without_intervals_nothing_else_changes() {
+        let plain = svg_of(&whiskered_beside(None, 3.0));
+        assert!(whisker_lines(&plain).is_empty());
+        // A whisker below the tallest bar keeps the y range: what changes
+        // is its three lines, and its bar's label (white ground and text)
+        // lifted above it.
+        let with = svg_of(&whiskered_beside(Some((1.8, 2.2)), 3.0));
+        assert_eq!(with.lines().count(), plain.lines().count() + 3);
+        let extra: Vec<&str> = with.lines().filter(|l| !plain.contains(*l)).collect();
+        let lines = extra.iter().filter(|l| l.starts_with("<polyline")).count();
+        assert_eq!((lines, extra.len()), (3, 5), "{extra:#?}");
+        assert_eq!(whisker_lines(&with).len(), 3);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! The charts, built from runs: per architecture, ns per call and speedup
 //! over old (measured beside published) and branch misses; across runs,
 //! speedup over old with each machine and architecture its own group.
+//! Measured figures with a 95% interval carry it as a whisker.
 
 use super::bars::{Bar, Panel, Series};
-use super::data::{self, BASELINE_ENGINE, Run, Scenario};
+use super::data::{self, BASELINE_ENGINE, Estimate, Run, Scenario};
 use super::figure::{Figure, LegendEntry};
 use super::style;
 use crate::results::CounterSource;
@@ -98,18 +99,14 @@ impl ArchView<'_> {
         palette: &Palette,
         engines: &[String],
         scenarios: &[Scenario],
-        value: impl Fn(&Run, &str, &Scenario) -> Option<f64>,
+        value: impl Fn(&Run, &str, &Scenario) -> Option<Estimate>,
     ) -> Vec<Series> {
         let mut series = Vec::new();
         for engine in engines {
             for (i, run) in self.runs().filter(|r| r.has_engine(engine)).enumerate() {
                 let bars = scenarios
                     .iter()
-                    .map(|s| Bar {
-                        value: value(run, engine, s),
-                        published: run.published,
-                        missing: (run.published && run.row(engine, s).is_some()).then_some("TBD"),
-                    })
+                    .map(|s| estimate_bar(run, engine, s, value(run, engine, s)))
                     .collect();
                 series.push(Series {
                     color: palette.color(engine),
@@ -121,6 +118,34 @@ impl ArchView<'_> {
         series
     }
 }
+
+/// The bar of `engine` in `scenario` of `run`, showing `estimate`.
+fn estimate_bar(run: &Run, engine: &str, scenario: &Scenario, estimate: Option<Estimate>) -> Bar {
+    Bar {
+        value: estimate.map(|(value, _)| value),
+        interval: estimate.and_then(|(_, interval)| interval),
+        published: run.published,
+        missing: (run.published && run.row(engine, scenario).is_some()).then_some("TBD"),
+    }
+}
+
+/// `subtitle` with `note` (what the whiskers are) added when some panel
+/// draws whiskers: said once per figure, and never on charts without.
+fn whisker_note(mut subtitle: Vec<String>, panels: &[Panel], note: &str) -> Vec<String> {
+    if panels.iter().any(Panel::has_whiskers) {
+        subtitle.push(note.into());
+    }
+    subtitle
+}
+
+/// What the whiskers of ns charts are.
+const NS_WHISKERS: &str = "Whiskers: 95% interval of the median.";
+
+/// What the whiskers of speedup charts are, and that bars without one
+/// (published, or from files written before intervals) are another
+/// estimate.
+const SPEEDUP_WHISKERS: &str = "Whiskers: 95% interval. Bars with one show the median of paired \
+     per-round ratios; bars without (published, older files), the ratio of medians.";
 
 /// The views of every architecture: one per measured run on it (the
 /// newest named after the architecture alone, older ones also after host
@@ -176,20 +201,23 @@ fn scenario_groups(scenarios: &[Scenario]) -> Vec<Vec<String>> {
 fn ns_figure(view: &ArchView, palette: &Palette) -> Figure {
     let engines = data::engines(view.runs());
     let scenarios = data::scenarios(view.runs());
+    let panels = vec![Panel {
+        caption: None,
+        groups: scenario_groups(&scenarios),
+        series: view.series(palette, &engines, &scenarios, |r, e, s| {
+            r.ns_with_interval(e, s)
+        }),
+        x_desc: scenario_axis(view.runs()),
+        y_desc: "ns per call (median; lower is faster)".into(),
+        format: style::number,
+        reference: None,
+    }];
     Figure {
         stem: format!("ns_per_call_{}", view.slug),
         title: format!("ns per call on {}: {}", view.arch, view.compared()),
-        subtitle: view.subtitle(),
+        subtitle: whisker_note(view.subtitle(), &panels, NS_WHISKERS),
         legend: view.legend(palette, &engines),
-        panels: vec![Panel {
-            caption: None,
-            groups: scenario_groups(&scenarios),
-            series: view.series(palette, &engines, &scenarios, |r, e, s| r.ns(e, s)),
-            x_desc: scenario_axis(view.runs()),
-            y_desc: "ns per call (median; lower is faster)".into(),
-            format: style::number,
-            reference: None,
-        }],
+        panels,
         columns: 1,
         panel_height: 540,
     }
@@ -206,7 +234,9 @@ fn speedup_figure(view: &ArchView, palette: &Palette) -> Option<Figure> {
         .filter(|e| e != BASELINE_ENGINE)
         .collect();
     let scenarios = data::scenarios(view.runs());
-    let series = view.series(palette, &engines, &scenarios, |r, e, s| r.speedup(e, s));
+    let series = view.series(palette, &engines, &scenarios, |r, e, s| {
+        r.speedup_with_interval(e, s)
+    });
     let drawn = series
         .iter()
         .flat_map(|s| &s.bars)
@@ -214,6 +244,15 @@ fn speedup_figure(view: &ArchView, palette: &Palette) -> Option<Figure> {
     if !drawn {
         return None;
     }
+    let panels = vec![Panel {
+        caption: None,
+        groups: scenario_groups(&scenarios),
+        series,
+        x_desc: scenario_axis(view.runs()),
+        y_desc: speedup_axis(),
+        format: style::times,
+        reference: Some(1.0),
+    }];
     Some(Figure {
         stem: format!("speedup_{}", view.slug),
         title: format!(
@@ -221,17 +260,9 @@ fn speedup_figure(view: &ArchView, palette: &Palette) -> Option<Figure> {
             view.arch,
             view.compared()
         ),
-        subtitle: view.subtitle(),
+        subtitle: whisker_note(view.subtitle(), &panels, SPEEDUP_WHISKERS),
         legend: view.legend(palette, &engines),
-        panels: vec![Panel {
-            caption: None,
-            groups: scenario_groups(&scenarios),
-            series,
-            x_desc: scenario_axis(view.runs()),
-            y_desc: speedup_axis(),
-            format: style::times,
-            reference: Some(1.0),
-        }],
+        panels,
         columns: 1,
         panel_height: 540,
     })
@@ -272,6 +303,7 @@ fn branch_figure(view: &ArchView, run: &Run, palette: &Palette) -> Figure {
                 .iter()
                 .map(|s| Bar {
                     value: run.row(e, s).and_then(|r| r.branch_misses),
+                    interval: None,
                     published: false,
                     missing: None,
                 })
@@ -334,11 +366,7 @@ fn runs_figure(runs: &[&Run], palette: &Palette) -> Figure {
                     color: palette.color(e),
                     bars: runs
                         .iter()
-                        .map(|r| Bar {
-                            value: r.speedup(e, s),
-                            published: r.published,
-                            missing: (r.published && r.row(e, s).is_some()).then_some("TBD"),
-                        })
+                        .map(|r| estimate_bar(r, e, s, r.speedup_with_interval(e, s)))
                         .collect(),
                     joined: false,
                 })
@@ -356,7 +384,7 @@ fn runs_figure(runs: &[&Run], palette: &Palette) -> Figure {
     Figure {
         stem: "runs_speedup".into(),
         title: format!("Speedup over {BASELINE_ENGINE} across runs: each machine and architecture"),
-        subtitle: data::describe_all(runs),
+        subtitle: whisker_note(data::describe_all(runs), &panels, SPEEDUP_WHISKERS),
         legend,
         columns: if panels.len() > 1 { 2 } else { 1 },
         panels,
@@ -430,6 +458,8 @@ mod tests {
     use crate::results::published::published_rows;
     use crate::results::tests::sample_row;
 
+    /// A run as files written before intervals have it: no interval, no
+    /// paired speedup.
     fn run(arch: &str, host: &str, day: &str, counters: bool) -> Vec<Row> {
         let mut rows = Vec::new();
         for (program, mode) in crate::results::THREAD_CELLS {
@@ -449,11 +479,47 @@ mod tests {
                     } else {
                         CounterSource::None
                     },
+                    ns_ci_low: None,
+                    ns_ci_high: None,
+                    speedup: None,
+                    speedup_ci_low: None,
+                    speedup_ci_high: None,
                     ..sample_row()
                 });
             }
         }
         rows
+    }
+
+    /// `rows` with intervals: ns within -10%..+20%, and a paired speedup
+    /// of 3.3 (3.0 to 3.6), unlike the ratio of medians (3.0).
+    fn with_intervals(rows: Vec<Row>) -> Vec<Row> {
+        rows.into_iter()
+            .map(|row| {
+                let ns = row.ns_per_call.unwrap();
+                let paired = row.engine != "old";
+                Row {
+                    ns_ci_low: Some(ns * 0.9),
+                    ns_ci_high: Some(ns * 1.2),
+                    speedup: paired.then_some(3.3),
+                    speedup_ci_low: paired.then_some(3.0),
+                    speedup_ci_high: paired.then_some(3.6),
+                    ..row
+                }
+            })
+            .collect()
+    }
+
+    fn figure<'a>(charts: &'a Charts, stem: &str) -> &'a Figure {
+        charts.figures.iter().find(|f| f.stem == stem).unwrap()
+    }
+
+    fn whisker_notes(figure: &Figure) -> usize {
+        figure
+            .subtitle
+            .iter()
+            .filter(|l| l.starts_with("Whiskers"))
+            .count()
     }
 
     fn stems(charts: &Charts) -> Vec<&str> {
@@ -539,6 +605,114 @@ mod tests {
         let speedup = &charts.figures[1];
         assert_eq!(speedup.panels[0].series[0].bars[0].value, Some(3.0));
         assert_eq!(speedup.panels[0].reference, Some(1.0));
+    }
+
+    #[test]
+    fn intervals_become_whiskers_and_rows_without_stay_as_they_were() {
+        let mut rows = with_intervals(run("x86_64", "a", "20", false));
+        rows.extend(run("arm32", "c", "21", false));
+        rows.extend(published_rows());
+        let charts = build(&data::load_rows(&rows).unwrap());
+        let first = |stem, series: usize| -> Bar {
+            figure(&charts, stem).panels[0].series[series].bars[0].clone()
+        };
+
+        // Measured old, then old published beside it.
+        let ns = first("ns_per_call_x86_64", 0);
+        assert_eq!((ns.value, ns.interval), (Some(90.0), Some((81.0, 108.0))));
+        assert_eq!(first("ns_per_call_x86_64", 1).interval, None);
+        // Measured ext: the paired median and its interval.
+        let speedup = first("speedup_x86_64", 0);
+        assert_eq!(
+            (speedup.value, speedup.interval),
+            (Some(3.3), Some((3.0, 3.6)))
+        );
+        let published = first("speedup_x86_64", 1);
+        assert!(published.published && published.interval.is_none());
+        assert_eq!(published.value, Some(90.0 / 31.0), "ratio of medians");
+        // A file without intervals: the ratio of medians, no whisker.
+        for (stem, value) in [("ns_per_call_arm32", 90.0), ("speedup_arm32", 3.0)] {
+            let bar = first(stem, 0);
+            assert_eq!((bar.value, bar.interval), (Some(value), None), "{stem}");
+        }
+
+        for (stem, notes) in [
+            ("ns_per_call_x86_64", 1),
+            ("speedup_x86_64", 1),
+            ("ns_per_call_i386", 0),
+            ("ns_per_call_arm32", 0),
+            ("speedup_arm32", 0),
+            ("runs_speedup", 1),
+        ] {
+            assert_eq!(whisker_notes(figure(&charts, stem)), notes, "{stem}");
+        }
+        assert_eq!(
+            figure(&charts, "speedup_x86_64").subtitle.last().unwrap(),
+            SPEEDUP_WHISKERS
+        );
+
+        // Across runs: each run's bar chooses for itself.
+        let runs = &figure(&charts, "runs_speedup").panels[0];
+        let ext = &runs.series[0];
+        let by_host = |host: &str| {
+            let g = runs.groups.iter().position(|g| g[1] == host).unwrap();
+            (ext.bars[g].value, ext.bars[g].interval)
+        };
+        assert_eq!(by_host("a"), (Some(3.3), Some((3.0, 3.6))));
+        assert_eq!(by_host("c"), (Some(3.0), None));
+    }
+
+    #[test]
+    fn without_intervals_no_chart_mentions_whiskers() {
+        let mut rows = run("x86_64", "a", "20", true);
+        rows.extend(published_rows());
+        let charts = build(&data::load_rows(&rows).unwrap());
+        for figure in &charts.figures {
+            assert_eq!(whisker_notes(figure), 0, "{}", figure.stem);
+            assert!(!figure.panels.iter().any(Panel::has_whiskers));
+        }
+    }
+
+    #[test]
+    fn whiskers_reach_the_files_and_only_where_there_are_intervals() {
+        let stroke = format!(
+            "stroke=\"#{:02X}{:02X}{:02X}\"",
+            style::WHISKER.0,
+            style::WHISKER.1,
+            style::WHISKER.2
+        );
+        let lines = |rows: Vec<Row>| -> Vec<(String, usize, bool)> {
+            let dir = tempfile::tempdir().unwrap();
+            let charts = build(&data::load_rows(&rows).unwrap());
+            charts
+                .figures
+                .iter()
+                .map(|figure| {
+                    let [svg, _] = crate::plot::figure::render(figure, dir.path()).unwrap();
+                    let svg = std::fs::read_to_string(svg).unwrap();
+                    let whiskers = svg.lines().filter(|l| l.contains(&stroke)).count();
+                    (figure.stem.clone(), whiskers, svg.contains("Whiskers: 95%"))
+                })
+                .collect()
+        };
+        // Three lines a whisker: old and ext in 4 scenarios, ext's speedup
+        // in 4.
+        assert_eq!(
+            lines(with_intervals(run("x86_64", "a", "20", true))),
+            [
+                ("ns_per_call_x86_64".into(), 24, true),
+                ("speedup_x86_64".into(), 12, true),
+                ("branch_misses_x86_64".into(), 0, false),
+            ]
+        );
+        assert_eq!(
+            lines(run("x86_64", "a", "20", true)),
+            [
+                ("ns_per_call_x86_64".into(), 0, false),
+                ("speedup_x86_64".into(), 0, false),
+                ("branch_misses_x86_64".into(), 0, false),
+            ]
+        );
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub const MAX_CSV_BYTES: u64 = 16 << 20;
 /// The thread's architectures in its order; others follow as first seen.
 const THREAD_ARCHES: [&str; 3] = ["x86_64", "i386", "arm32"];
 
+/// A figure to draw and its 95% interval (low, high), where it has one.
+pub type Estimate = (f64, Option<(f64, f64)>);
+
 /// One row and where it came from, for error messages.
 struct Entry {
     origin: String,
@@ -105,10 +108,30 @@ impl Run {
         self.row(engine, scenario).and_then(|r| r.ns_per_call)
     }
 
-    /// How many times faster than `old` an engine is in one scenario.
+    /// ns per call of one cell, with its interval.
+    pub fn ns_with_interval(&self, engine: &str, scenario: &Scenario) -> Option<Estimate> {
+        let row = self.row(engine, scenario)?;
+        Some((row.ns_per_call?, row.ns_interval()))
+    }
+
+    /// How many times faster than `old` an engine is in one scenario: the
+    /// ratio of the two medians.
     pub fn speedup(&self, engine: &str, scenario: &Scenario) -> Option<f64> {
         let base = self.ns(BASELINE_ENGINE, scenario)?;
         self.ns(engine, scenario).map(|ns| base / ns)
+    }
+
+    /// The speedup every chart draws, with its interval: the row's own
+    /// `speedup` (the median of paired per-round ratios, which the
+    /// machine's drift between rounds does not skew) where it has one;
+    /// otherwise, in files written before that column and in published
+    /// rows, the ratio of medians, with no interval.
+    pub fn speedup_with_interval(&self, engine: &str, scenario: &Scenario) -> Option<Estimate> {
+        let row = self.row(engine, scenario)?;
+        match row.speedup {
+            Some(speedup) => Some((speedup, row.speedup_interval())),
+            None => Some((self.speedup(engine, scenario)?, None)),
+        }
     }
 
     /// Whether the run has any row of `engine`.
@@ -377,19 +400,46 @@ fn group(entries: Vec<Entry>) -> anyhow::Result<Vec<Run>> {
     Ok(runs.into_iter().map(|(_, run)| run).collect())
 }
 
-/// Times are positive and counts are not negative.
+/// Times and speedups are positive, intervals run low to high, and counts
+/// are not negative.
 fn check_figures(entry: &Entry) -> anyhow::Result<()> {
     let r = &entry.row;
-    if let Some(ns) = r.ns_per_call
-        && !(ns.is_finite() && ns > 0.0)
-    {
-        bail!(
-            "{}: ns_per_call {ns} of `{} {} {}` is not a positive number",
-            entry.at(),
-            r.engine,
-            r.program,
-            r.mode
-        );
+    let positive = [
+        ("ns_per_call", r.ns_per_call),
+        ("ns_ci_low", r.ns_ci_low),
+        ("ns_ci_high", r.ns_ci_high),
+        ("speedup", r.speedup),
+        ("speedup_ci_low", r.speedup_ci_low),
+        ("speedup_ci_high", r.speedup_ci_high),
+    ];
+    for (column, figure) in positive {
+        if let Some(v) = figure
+            && !(v.is_finite() && v > 0.0)
+        {
+            bail!(
+                "{}: {column} {v} of `{} {} {}` is not a positive number",
+                entry.at(),
+                r.engine,
+                r.program,
+                r.mode
+            );
+        }
+    }
+    for (name, interval) in [
+        ("ns_ci", r.ns_interval()),
+        ("speedup_ci", r.speedup_interval()),
+    ] {
+        if let Some((low, high)) = interval
+            && low > high
+        {
+            bail!(
+                "{}: {name}_low {low} is above {name}_high {high} in `{} {} {}`",
+                entry.at(),
+                r.engine,
+                r.program,
+                r.mode
+            );
+        }
     }
     if let Some(bm) = r.branch_misses
         && !(bm.is_finite() && bm >= 0.0)
@@ -543,6 +593,71 @@ mod tests {
         let s = &scenarios(&runs)[0];
         assert_eq!(runs[0].speedup("ext", s), Some(3.0));
         assert_eq!(runs[0].speedup("old-jit", s), None);
+    }
+
+    #[test]
+    fn speedup_is_the_paired_median_where_the_row_has_one() {
+        let mut ext = row("r", "x86_64", "ext", "fprog1", "hit", 30.0);
+        let old = row("r", "x86_64", "old", "fprog1", "hit", 90.0);
+        let plain = load_rows(&[old.clone(), ext.clone()]).unwrap();
+        let s = &scenarios(&plain)[0];
+        assert_eq!(plain[0].speedup_with_interval("ext", s), Some((3.0, None)));
+        assert_eq!(plain[0].ns_with_interval("ext", s), Some((30.0, None)));
+
+        ext.speedup = Some(3.2);
+        let unsure = load_rows(&[old.clone(), ext.clone()]).unwrap();
+        assert_eq!(
+            unsure[0].speedup_with_interval("ext", s),
+            Some((3.2, None)),
+            "the column, even without its interval"
+        );
+
+        (ext.speedup_ci_low, ext.speedup_ci_high) = (Some(2.9), Some(3.5));
+        (ext.ns_ci_low, ext.ns_ci_high) = (Some(28.0), Some(33.0));
+        let paired = load_rows(&[old, ext.clone()]).unwrap();
+        assert_eq!(
+            paired[0].speedup_with_interval("ext", s),
+            Some((3.2, Some((2.9, 3.5))))
+        );
+        assert_eq!(
+            paired[0].ns_with_interval("ext", s),
+            Some((30.0, Some((28.0, 33.0))))
+        );
+        assert_eq!(paired[0].speedup_with_interval("old-jit", s), None);
+
+        // Measured against old in its rounds: stands without old's row.
+        let alone = load_rows(&[ext]).unwrap();
+        assert_eq!(alone[0].speedup("ext", s), None);
+        assert_eq!(
+            alone[0].speedup_with_interval("ext", s),
+            Some((3.2, Some((2.9, 3.5))))
+        );
+    }
+
+    #[test]
+    fn bad_intervals_are_refused() {
+        let good = row("r", "x86_64", "ext", "fprog1", "hit", 30.0);
+        let mut upside_down = good.clone();
+        (upside_down.ns_ci_low, upside_down.ns_ci_high) = (Some(33.0), Some(28.0));
+        let err = load_rows(&[upside_down]).unwrap_err().to_string();
+        assert!(err.contains("ns_ci_low 33 is above ns_ci_high 28"), "{err}");
+        let mut upside_down = good.clone();
+        (upside_down.speedup_ci_low, upside_down.speedup_ci_high) = (Some(3.5), Some(2.9));
+        let err = load_rows(&[upside_down]).unwrap_err().to_string();
+        assert!(err.contains("speedup_ci_low 3.5 is above"), "{err}");
+        for bad in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+            let mut r = good.clone();
+            r.speedup = Some(bad);
+            let err = load_rows(&[r]).unwrap_err().to_string();
+            assert!(
+                err.contains("speedup") && err.contains("not a positive number"),
+                "{err}"
+            );
+            let mut r = good.clone();
+            r.ns_ci_high = Some(bad);
+            let err = load_rows(&[r]).unwrap_err().to_string();
+            assert!(err.contains("ns_ci_high"), "{err}");
+        }
     }
 
     #[test]

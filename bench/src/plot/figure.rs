@@ -222,11 +222,13 @@ mod tests {
                         bars: vec![
                             Bar {
                                 value: Some(3.0),
+                                interval: None,
                                 published: false,
                                 missing: None,
                             },
                             Bar {
                                 value: None,
+                                interval: None,
                                 published: true,
                                 missing: Some("TBD"),
                             },

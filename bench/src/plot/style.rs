@@ -24,6 +24,9 @@ pub const INK: RGBColor = RGBColor(0x22, 0x22, 0x22);
 pub const MUTED: RGBColor = RGBColor(0x60, 0x60, 0x60);
 /// Light grey for grid lines.
 pub const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
+/// Near black for interval whiskers: darker than every engine colour and
+/// its light published fill, so a whisker shows over any bar.
+pub const WHISKER: RGBColor = RGBColor(0x11, 0x11, 0x11);
 
 /// The colour of the `index`-th engine of the thread's order.
 pub fn engine_color(index: usize) -> RGBColor {
