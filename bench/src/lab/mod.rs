@@ -17,6 +17,7 @@ pub mod stats;
 pub mod timing;
 pub mod workload;
 
+use crate::results::{self, CounterSource, Row, published};
 use anyhow::{Context as _, anyhow, bail};
 use bpflab_engines::classic::Program;
 use bpflab_engines::{Engine, Filter};
@@ -27,7 +28,6 @@ use clap::Args;
 use counters::{Counters, Event};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use machine::Machine;
-use crate::results::{self, CounterSource, Row, published};
 use std::path::{Path, PathBuf};
 use timing::TimingPlan;
 use workload::{MAX_MISS_BUFFER_BYTES, Workload, bpflab_measured_calls, miss_buffer_bytes};

@@ -217,7 +217,10 @@ mod tests {
         assert!(distinct.len() > 20, "orders differ between rounds");
         assert!(timed.windows(2).any(|w| w[0][0] != w[1][0]));
         let again = run(&mut cells, &mut FakeClock(&now), &plan, 9);
-        assert_eq!(again.batches, rounds.batches, "the same seed, the same plan");
+        assert_eq!(
+            again.batches, rounds.batches,
+            "the same seed, the same plan"
+        );
     }
 
     #[test]
@@ -232,7 +235,10 @@ mod tests {
             .map(|cost| {
                 let (now, jitter) = (&now, &jitter);
                 move |n: u64| {
-                    let x = jitter.get().wrapping_mul(6364136223846793005).wrapping_add(1);
+                    let x = jitter
+                        .get()
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1);
                     jitter.set(x);
                     let noise = 1.0 + (x >> 40) as f64 / (1u64 << 24) as f64 * 0.02;
                     now.set(now.get() + n as f64 * cost * speed(now.get()) * noise);
@@ -251,7 +257,9 @@ mod tests {
         let times = median_with_interval(&fast, 1000, 1).unwrap();
         assert!(times.contains(times.value));
         let all: Vec<f64> = fast.concat();
-        let (lo, hi) = all.iter().fold((f64::MAX, 0.0f64), |(l, h), &x| (l.min(x), h.max(x)));
+        let (lo, hi) = all
+            .iter()
+            .fold((f64::MAX, 0.0f64), |(l, h), &x| (l.min(x), h.max(x)));
         assert!(hi / lo > 2.0, "the phases show in single cells: {lo}..{hi}");
     }
 }

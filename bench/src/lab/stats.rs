@@ -124,7 +124,11 @@ mod tests {
     #[test]
     fn interval_contains_the_median_and_is_repeatable() {
         let groups: Vec<Vec<f64>> = (0..4)
-            .map(|p| (0..50).map(|r| 10.0 + p as f64 * 0.1 + (r % 7) as f64).collect())
+            .map(|p| {
+                (0..50)
+                    .map(|r| 10.0 + p as f64 * 0.1 + (r % 7) as f64)
+                    .collect()
+            })
             .collect();
         let e = median_with_interval(&groups, 500, 1).unwrap();
         assert!(e.contains(e.value), "{e:?}");
@@ -138,7 +142,9 @@ mod tests {
         // The same rounds within each process; in `apart` the processes'
         // levels differ by ±3%, as processes of one binary can.
         let rounds = |level: f64| -> Vec<f64> {
-            (0..200).map(|r| level * (1.0 + (r % 11) as f64 * 0.001)).collect()
+            (0..200)
+                .map(|r| level * (1.0 + (r % 11) as f64 * 0.001))
+                .collect()
         };
         let together: Vec<Vec<f64>> = (0..6).map(|_| rounds(1.0)).collect();
         let apart: Vec<Vec<f64>> = [0.97, 1.03, 0.99, 1.01, 0.98, 1.02]

@@ -426,8 +426,8 @@ pub fn build(runs: &[Run]) -> Charts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::published::published_rows;
     use crate::results::Row;
+    use crate::results::published::published_rows;
     use crate::results::tests::sample_row;
 
     fn run(arch: &str, host: &str, day: &str, counters: bool) -> Vec<Row> {

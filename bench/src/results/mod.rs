@@ -403,7 +403,10 @@ pub(crate) mod tests {
                    r,t,h,c,x86_64,o,r,s,old,fprog1,hit,1,22.5,22,25,101,,,,,,none,65535,false\n";
         let rows = from_csv(old.as_bytes(), "old.csv").unwrap();
         assert_eq!(rows[0].ns_per_call, Some(22.5));
-        assert_eq!((rows[0].ns_interval(), rows[0].speedup_interval()), (None, None));
+        assert_eq!(
+            (rows[0].ns_interval(), rows[0].speedup_interval()),
+            (None, None)
+        );
         assert_eq!((rows[0].rounds, rows[0].layout.as_deref()), (None, None));
     }
 
@@ -433,7 +436,9 @@ pub(crate) mod tests {
     #[test]
     fn bad_csv_names_the_line() {
         let mut csv = to_csv(&[sample_row()]).unwrap();
-        csv.extend_from_slice(b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false,,,,,,,,,,\n");
+        csv.extend_from_slice(
+            b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false,,,,,,,,,,\n",
+        );
         let err = from_csv(&csv, "runs.csv").unwrap_err().to_string();
         assert!(err.starts_with("runs.csv:3: column skbs: "), "{err}");
     }
