@@ -2,6 +2,7 @@
 //! scenarios, measures them, and writes and reports the results.
 
 pub mod cli;
+mod compare;
 mod compile;
 mod dump;
 mod engines_cmd;
@@ -11,3 +12,4 @@ mod input;
 pub mod lab;
 pub mod plot;
 pub mod results;
+mod table;

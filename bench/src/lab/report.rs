@@ -2,58 +2,7 @@
 //! with the published figures beside them, as aligned text or Markdown.
 
 use crate::results::{CounterSource, Row, THREAD_CELLS as CELLS, THREAD_ENGINES};
-
-/// A titled table of strings.
-struct Table {
-    title: String,
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn render(&self, markdown: bool) -> String {
-        if markdown {
-            let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
-            let mut out = format!("**{}**\n\n", self.title);
-            out.push_str(&line(&self.header));
-            let rule: Vec<String> = (0..self.header.len())
-                .map(|i| if i == 0 { "---".into() } else { "---:".into() })
-                .collect();
-            out.push_str(&line(&rule));
-            for row in &self.rows {
-                out.push_str(&line(row));
-            }
-            return out;
-        }
-        let mut widths: Vec<usize> = self.header.iter().map(String::len).collect();
-        for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.len());
-            }
-        }
-        let line = |cells: &[String]| {
-            let parts: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, w))| {
-                    if i == 0 {
-                        format!("{c:<w$}")
-                    } else {
-                        format!("{c:>w$}")
-                    }
-                })
-                .collect();
-            format!("{}\n", parts.join("  ").trim_end())
-        };
-        let mut out = format!("{}\n", self.title);
-        out.push_str(&line(&self.header));
-        for row in &self.rows {
-            out.push_str(&line(row));
-        }
-        out
-    }
-}
+use crate::table::Table;
 
 /// One engine's measured row for a cell.
 fn find<'a>(
