@@ -1,6 +1,6 @@
 //! The command line: subcommands and their options.
 
-use crate::{compile, dump, engines_cmd, exec, fuzz, lab, plot};
+use crate::{compare, compile, dump, engines_cmd, exec, fuzz, lab, plot};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -31,6 +31,13 @@ enum Command {
     /// Chart result CSVs (measured beside published, across machines and
     /// architectures) as SVG and PNG.
     Plot(plot::PlotArgs),
+    /// Compare two runs cell by cell: ns/call and speedup over old in each,
+    /// the change, and whether it lies beyond both runs' 95% intervals.
+    Compare(compare::CompareArgs),
+    /// The spread of each figure over several runs (repeats, or one run per
+    /// code layout): min, median, max, and how many runs' intervals hold
+    /// the median.
+    Spread(compare::SpreadArgs),
     /// Differential fuzzing: random valid programs on every available
     /// engine, each result compared with the old interpreter's.
     Fuzz(fuzz::FuzzArgs),
@@ -67,6 +74,8 @@ pub fn dispatch(cli: Cli, build: Build) -> anyhow::Result<ExitCode> {
         Some(Command::Engines) => engines_cmd::run(),
         Some(Command::Compile(args)) => compile::run(&args),
         Some(Command::Plot(args)) => plot::run(&args),
+        Some(Command::Compare(args)) => compare::run_compare(&args),
+        Some(Command::Spread(args)) => compare::run_spread(&args),
         Some(Command::Fuzz(args)) => return fuzz::run(&args),
         Some(Command::FuzzWorker(args)) => fuzz::worker::run(&args),
     };

@@ -3,6 +3,7 @@
 
 mod child;
 pub mod cli;
+mod compare;
 mod compile;
 mod dump;
 mod engines_cmd;
@@ -12,3 +13,4 @@ mod input;
 pub mod lab;
 pub mod plot;
 pub mod results;
+mod table;

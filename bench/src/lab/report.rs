@@ -5,57 +5,7 @@ use super::Method;
 use super::analysis::{Analysis, EXTRA_PAIRS};
 use crate::results::{CellKey, CounterSource, Row, THREAD_CELLS as CELLS, THREAD_ENGINES};
 
-/// A titled table of strings.
-struct Table {
-    title: String,
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn render(&self, markdown: bool) -> String {
-        if markdown {
-            let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
-            let mut out = format!("**{}**\n\n", self.title);
-            out.push_str(&line(&self.header));
-            let rule: Vec<String> = (0..self.header.len())
-                .map(|i| if i == 0 { "---".into() } else { "---:".into() })
-                .collect();
-            out.push_str(&line(&rule));
-            for row in &self.rows {
-                out.push_str(&line(row));
-            }
-            return out;
-        }
-        let mut widths: Vec<usize> = self.header.iter().map(String::len).collect();
-        for row in &self.rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.len());
-            }
-        }
-        let line = |cells: &[String]| {
-            let parts: Vec<String> = cells
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(i, (c, w))| {
-                    if i == 0 {
-                        format!("{c:<w$}")
-                    } else {
-                        format!("{c:>w$}")
-                    }
-                })
-                .collect();
-            format!("{}\n", parts.join("  ").trim_end())
-        };
-        let mut out = format!("{}\n", self.title);
-        out.push_str(&line(&self.header));
-        for row in &self.rows {
-            out.push_str(&line(row));
-        }
-        out
-    }
-}
+use crate::table::Table;
 
 /// One engine's measured row for a cell.
 fn find<'a>(
@@ -398,12 +348,18 @@ mod tests {
     use super::*;
     use crate::results::tests::sample_row;
 
+    /// A row as files before intervals had them: no interval, no speedup.
     fn row(engine: &str, program: &str, mode: &str, ns: f64, bm: Option<f64>) -> Row {
         Row {
             engine: engine.into(),
             program: program.into(),
             mode: mode.into(),
             ns_per_call: Some(ns),
+            ns_ci_low: None,
+            ns_ci_high: None,
+            speedup: None,
+            speedup_ci_low: None,
+            speedup_ci_high: None,
             branch_misses: bm,
             instructions: bm.map(|b| b * 10.0),
             counter_source: if bm.is_some() {
@@ -494,6 +450,26 @@ branch misses: unavailable (this machine exposes no hardware counters); `bpflab 
         );
         rows.retain(|r| r.program == "fprog1");
         assert_eq!(columns(&rows).len(), CELLS.len(), "the thread's columns");
+    }
+
+    #[test]
+    fn intervals_and_paired_speedups() {
+        let mut rows = run_rows(false);
+        for r in &mut rows {
+            r.ns_ci_low = r.ns_per_call.map(|v| v - 0.5);
+            r.ns_ci_high = r.ns_per_call.map(|v| v + 0.25);
+            if r.engine == "ext" {
+                // The paired median, not the ratio of medians (2.00x).
+                (r.speedup, r.speedup_ci_low, r.speedup_ci_high) =
+                    (Some(1.9), Some(1.85), Some(1.96));
+            }
+        }
+        let text = report(&rows, &published(), "x86_64", false);
+        assert!(text.contains("20.0 [19.5, 20.2] (90)"), "{text}");
+        assert!(text.contains("1.90x [1.85, 1.96] (3.00x)"), "{text}");
+        // Without its own speedup a row falls back to the ratio of medians.
+        let switch = text.lines().filter(|l| l.starts_with("ext-switch")).nth(1);
+        assert!(switch.is_some_and(|l| l.contains(" 1.25x (-)")), "{text}");
     }
 
     #[test]

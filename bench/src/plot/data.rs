@@ -70,7 +70,9 @@ pub struct Run {
 }
 
 impl Run {
-    fn first(&self) -> &Row {
+    /// The run's first row, which holds what all its rows share (host,
+    /// layout, processes).
+    pub fn first(&self) -> &Row {
         // A run is only built from at least one row.
         &self.rows[0]
     }
@@ -280,6 +282,12 @@ pub fn sanitize(name: &str) -> String {
 /// problem found is the error, naming the file and, where there is one,
 /// the line.
 pub fn load_files(paths: &[impl AsRef<Path>]) -> anyhow::Result<Vec<Run>> {
+    load_files_for(paths, "plot")
+}
+
+/// [`load_files`] for another command than `plot`: `purpose` is the verb
+/// its errors use ("an empty run has nothing to compare").
+pub fn load_files_for(paths: &[impl AsRef<Path>], purpose: &str) -> anyhow::Result<Vec<Run>> {
     let mut entries = Vec::new();
     for path in paths {
         let path = path.as_ref();
@@ -291,7 +299,7 @@ pub fn load_files(paths: &[impl AsRef<Path>]) -> anyhow::Result<Vec<Run>> {
         check_header(&bytes, &name)?;
         let rows = from_csv(&bytes, &name)?;
         if rows.is_empty() {
-            bail!("{name}: no rows: an empty run has nothing to plot");
+            bail!("{name}: no rows: an empty run has nothing to {purpose}");
         }
         // One row a line: bpflab writes no field with a line break.
         entries.extend(rows.into_iter().enumerate().map(|(i, row)| Entry {
@@ -300,7 +308,7 @@ pub fn load_files(paths: &[impl AsRef<Path>]) -> anyhow::Result<Vec<Run>> {
             row,
         }));
     }
-    group(entries)
+    group(entries, purpose)
 }
 
 /// Checks and groups rows given in memory (a run just measured, say).
@@ -316,6 +324,7 @@ pub fn load_rows(rows: &[Row]) -> anyhow::Result<Vec<Run>> {
                 row: row.clone(),
             })
             .collect(),
+        "plot",
     )
 }
 
@@ -345,7 +354,7 @@ fn check_header(bytes: &[u8], name: &str) -> anyhow::Result<()> {
 
 /// Groups entries into runs by `run_id` (in order of first appearance),
 /// checking each figure and that each run has something to draw.
-fn group(entries: Vec<Entry>) -> anyhow::Result<Vec<Run>> {
+fn group(entries: Vec<Entry>, purpose: &str) -> anyhow::Result<Vec<Run>> {
     let mut runs: Vec<(Entry, Run)> = Vec::new();
     for entry in entries {
         check_figures(&entry)?;
@@ -391,7 +400,7 @@ fn group(entries: Vec<Entry>) -> anyhow::Result<Vec<Run>> {
     for (first, run) in &runs {
         if run.rows.iter().all(|r| r.ns_per_call.is_none()) {
             bail!(
-                "{}: run `{}` has no measured ns_per_call in any row: nothing to plot",
+                "{}: run `{}` has no measured ns_per_call in any row: nothing to {purpose}",
                 first.at(),
                 run.id
             );
@@ -400,46 +409,19 @@ fn group(entries: Vec<Entry>) -> anyhow::Result<Vec<Run>> {
     Ok(runs.into_iter().map(|(_, run)| run).collect())
 }
 
-/// Times and speedups are positive, intervals run low to high, and counts
-/// are not negative.
+/// Times and speedups are positive, counts are not negative, and
+/// intervals are whole and ordered.
 fn check_figures(entry: &Entry) -> anyhow::Result<()> {
+    check_intervals(entry)?;
     let r = &entry.row;
-    let positive = [
-        ("ns_per_call", r.ns_per_call),
-        ("ns_ci_low", r.ns_ci_low),
-        ("ns_ci_high", r.ns_ci_high),
-        ("speedup", r.speedup),
-        ("speedup_ci_low", r.speedup_ci_low),
-        ("speedup_ci_high", r.speedup_ci_high),
-    ];
-    for (column, figure) in positive {
-        if let Some(v) = figure
-            && !(v.is_finite() && v > 0.0)
-        {
-            bail!(
-                "{}: {column} {v} of `{} {} {}` is not a positive number",
-                entry.at(),
-                r.engine,
-                r.program,
-                r.mode
-            );
-        }
-    }
-    for (name, interval) in [
-        ("ns_ci", r.ns_interval()),
-        ("speedup_ci", r.speedup_interval()),
-    ] {
-        if let Some((low, high)) = interval
-            && low > high
-        {
-            bail!(
-                "{}: {name}_low {low} is above {name}_high {high} in `{} {} {}`",
-                entry.at(),
-                r.engine,
-                r.program,
-                r.mode
-            );
-        }
+    if let Some(ns) = r.ns_per_call
+        && !(ns.is_finite() && ns > 0.0)
+    {
+        bail!(
+            "{}: ns_per_call {ns} of `{}` is not a positive number",
+            entry.at(),
+            r.key()
+        );
     }
     if let Some(bm) = r.branch_misses
         && !(bm.is_finite() && bm >= 0.0)
@@ -451,6 +433,57 @@ fn check_figures(entry: &Entry) -> anyhow::Result<()> {
             r.program,
             r.mode
         );
+    }
+    Ok(())
+}
+
+/// The speedup and the ends of both intervals, where given, are positive
+/// numbers, and each interval has both ends, low before high: `compare`
+/// and `spread` judge runs by them, so a broken one must not pass as a
+/// verdict.
+fn check_intervals(entry: &Entry) -> anyhow::Result<()> {
+    let r = &entry.row;
+    let figures = [
+        ("speedup", r.speedup),
+        ("ns_ci_low", r.ns_ci_low),
+        ("ns_ci_high", r.ns_ci_high),
+        ("speedup_ci_low", r.speedup_ci_low),
+        ("speedup_ci_high", r.speedup_ci_high),
+    ];
+    for (column, value) in figures {
+        if let Some(v) = value
+            && !(v.is_finite() && v > 0.0)
+        {
+            bail!(
+                "{}: {column} {v} of `{}` is not a positive number",
+                entry.at(),
+                r.key()
+            );
+        }
+    }
+    let intervals = [
+        ("ns_ci_low", r.ns_ci_low, "ns_ci_high", r.ns_ci_high),
+        (
+            "speedup_ci_low",
+            r.speedup_ci_low,
+            "speedup_ci_high",
+            r.speedup_ci_high,
+        ),
+    ];
+    for (low_name, low, high_name, high) in intervals {
+        match (low, high) {
+            (Some(l), Some(h)) if l > h => bail!(
+                "{}: {low_name} {l} is above {high_name} {h} in `{}`: not an interval",
+                entry.at(),
+                r.key()
+            ),
+            (Some(_), None) | (None, Some(_)) => bail!(
+                "{}: `{}` has only one of {low_name} and {high_name}: an interval needs both ends",
+                entry.at(),
+                r.key()
+            ),
+            _ => {}
+        }
     }
     Ok(())
 }
@@ -672,6 +705,42 @@ mod tests {
         let err = load_rows(&[ok.clone(), ok]).unwrap_err().to_string();
         assert!(err.contains("a second `old fprog1 hit` row"), "{err}");
         assert!(load_rows(&[]).is_err());
+    }
+
+    #[test]
+    fn broken_intervals_are_refused() {
+        let ok = row("r", "x86_64", "ext", "fprog1", "hit", 10.0);
+        type Spoil = fn(&mut Row);
+        let cases: [(Spoil, &str); 4] = [
+            (
+                |r| r.speedup = Some(-1.0),
+                "speedup -1 of `ext fprog1 hit` is not a positive",
+            ),
+            (
+                |r| (r.ns_ci_low, r.ns_ci_high) = (Some(11.0), Some(9.0)),
+                "ns_ci_low 11 is above ns_ci_high 9",
+            ),
+            (
+                |r| r.speedup_ci_high = Some(2.0),
+                "only one of speedup_ci_low and speedup_ci_high",
+            ),
+            (|r| r.ns_ci_low = Some(f64::NAN), "ns_ci_low NaN"),
+        ];
+        for (spoil, want) in cases {
+            let mut bad = ok.clone();
+            spoil(&mut bad);
+            let err = load_rows(&[bad]).unwrap_err().to_string();
+            assert!(err.contains(want), "{err}");
+        }
+        let whole = Row {
+            ns_ci_low: Some(9.0),
+            ns_ci_high: Some(11.0),
+            speedup: Some(2.0),
+            speedup_ci_low: Some(2.0),
+            speedup_ci_high: Some(2.0),
+            ..ok
+        };
+        assert!(load_rows(&[whole]).is_ok());
     }
 
     #[test]

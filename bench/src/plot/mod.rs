@@ -5,7 +5,7 @@
 
 mod bars;
 mod charts;
-mod data;
+pub(crate) mod data;
 mod figure;
 mod font;
 mod style;
