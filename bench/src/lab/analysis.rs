@@ -4,7 +4,7 @@
 //! paired per-round ratios with its interval.
 
 use super::counters::PerCall;
-use super::stats::{Estimate, RESAMPLES, median, median_with_interval, paired_ratios};
+use super::stats::{Estimate, median, median_with_interval, paired_ratios};
 use super::worker::ProcessSamples;
 use crate::results::{BASELINE_ENGINE, CellKey};
 use anyhow::bail;
@@ -53,6 +53,19 @@ pub struct PairEstimate {
     pub engine: CellKey,
     /// The median of paired per-round ratios, with its interval.
     pub ratio: Estimate,
+    /// The lowest and highest of the processes' own medians: how far
+    /// processes of one binary disagree.
+    pub process_range: (f64, f64),
+}
+
+impl PairEstimate {
+    /// What the ratio is: `ext over old, fprog1 hit`.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} over {}, {} {}",
+            self.engine.engine, self.base.engine, self.engine.program, self.engine.mode
+        )
+    }
 }
 
 /// A run's figures.
@@ -91,9 +104,14 @@ impl Analysis {
     }
 }
 
-/// The figures of `processes` (all of one run, timing the same cells);
-/// `seed` makes the bootstrap repeatable.
-pub fn analyse(processes: &[ProcessSamples], seed: u64) -> anyhow::Result<Analysis> {
+/// The figures of `processes` (all of one run, timing the same cells),
+/// with `resamples` bootstrap resamples per interval; `seed` makes the
+/// bootstrap repeatable.
+pub fn analyse(
+    processes: &[ProcessSamples],
+    resamples: usize,
+    seed: u64,
+) -> anyhow::Result<Analysis> {
     let Some(first) = processes.first() else {
         bail!("no worker process measured anything");
     };
@@ -111,10 +129,19 @@ pub fn analyse(processes: &[ProcessSamples], seed: u64) -> anyhow::Result<Analys
     let mut pairs = Vec::new();
     let pair = |b: usize, e: usize, stream: u64| {
         let ratios = paired_ratios(&groups[b], &groups[e]);
-        median_with_interval(&ratios, RESAMPLES, seed ^ stream).map(|ratio| PairEstimate {
+        let own: Vec<f64> = ratios
+            .iter()
+            .filter(|r| !r.is_empty())
+            .map(|r| median(&mut r.clone()))
+            .collect();
+        let process_range = own.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+        median_with_interval(&ratios, resamples, seed ^ stream).map(|ratio| PairEstimate {
             base: keys[b].clone(),
             engine: keys[e].clone(),
             ratio,
+            process_range,
         })
     };
     for (e, key) in keys.iter().enumerate() {
@@ -135,7 +162,7 @@ pub fn analyse(processes: &[ProcessSamples], seed: u64) -> anyhow::Result<Analys
     }
     let mut cells = Vec::with_capacity(keys.len());
     for (c, key) in keys.iter().enumerate() {
-        let Some(ns) = median_with_interval(&groups[c], RESAMPLES, seed ^ (c as u64) << 32) else {
+        let Some(ns) = median_with_interval(&groups[c], resamples, seed ^ (c as u64) << 32) else {
             bail!("no round timed {key}");
         };
         let all = groups[c].iter().flatten().copied();
@@ -226,7 +253,7 @@ mod tests {
 
     #[test]
     fn ratios_against_old_and_the_threading_pair() {
-        let a = analyse(&[process(1.0), process(1.3)], 5).unwrap();
+        let a = analyse(&[process(1.0), process(1.3)], 500, 5).unwrap();
         assert_eq!(a.processes, 2);
         let ext = &a.cells[1];
         let speedup = ext.speedup.unwrap();
@@ -237,6 +264,7 @@ mod tests {
         let key = |e: &str| CellKey::new(e, "fprog1", "hit");
         let threading = a.pair(&key("ext-switch"), &key("ext")).unwrap();
         assert!((threading.ratio.value - 1.2).abs() < 1e-9);
+        assert_eq!(threading.process_range, (1.2, 1.2));
         // Each ratio is paired within rounds: the processes' 30% level
         // difference does not widen it.
         assert!(a.widest().unwrap() < 1e-9, "{a:?}");
@@ -247,7 +275,7 @@ mod tests {
     fn processes_must_agree_on_cells() {
         let mut other = process(1.0);
         other.cells.pop();
-        assert!(analyse(&[process(1.0), other], 1).is_err());
-        assert!(analyse(&[], 1).is_err());
+        assert!(analyse(&[process(1.0), other], 100, 1).is_err());
+        assert!(analyse(&[], 100, 1).is_err());
     }
 }

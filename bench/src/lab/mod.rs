@@ -68,11 +68,11 @@ pub struct LabArgs {
     /// processes are run until it is, or --max-seconds is spent.
     #[arg(long, default_value_t = 1.0, value_name = "PERCENT")]
     precision: f64,
-    /// Worker processes to run at least [default: 6, 2 with --quick].
+    /// Worker processes to run at least [default: 10, 2 with --quick].
     #[arg(long, value_name = "N")]
     processes: Option<u32>,
-    /// Seconds of timed rounds in each worker process [default: 4, 1 with
-    /// --quick].
+    /// Seconds of timed rounds in each worker process [default: 1.5, 0.5
+    /// with --quick].
     #[arg(long, value_name = "S")]
     process_seconds: Option<f64>,
     /// The most seconds of measuring, whatever the precision [default:
@@ -83,6 +83,11 @@ pub struct LabArgs {
     /// recorded in the results).
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// Run the worker processes with the kernel's address-space
+    /// randomisation on: each its own address layout (processes then
+    /// disagree more; see the README).
+    #[arg(long)]
+    random_addresses: bool,
 }
 
 impl Default for LabArgs {
@@ -100,6 +105,7 @@ impl Default for LabArgs {
             process_seconds: None,
             max_seconds: None,
             seed: None,
+            random_addresses: false,
         }
     }
 }
@@ -121,9 +127,9 @@ impl Budget {
     /// The budget the options ask for (counters off until opened).
     fn new(args: &LabArgs) -> anyhow::Result<Budget> {
         let (processes, seconds, max, warmup) = if args.quick {
-            (2, 1.0, 10.0, 50)
+            (2, 0.5, 10.0, 50)
         } else {
-            (6, 4.0, 120.0, 300)
+            (10, 1.5, 120.0, 300)
         };
         let positive = |name: &str, v: f64| {
             if v.is_finite() && v > 0.0 {
@@ -155,6 +161,7 @@ impl Budget {
                     max_rounds: usize::MAX,
                 },
                 counters: false,
+                random_addresses: args.random_addresses,
             },
             min_processes,
             max: Duration::from_secs_f64(max.min(86_400.0)),
@@ -180,8 +187,8 @@ pub struct Method {
     pub layout: String,
     /// The ratios' target half-width (0.01 = 1%).
     pub precision: f64,
-    /// Ratios whose interval stayed wider than the target: (what, half-width).
-    pub imprecise: Vec<(String, f64)>,
+    /// `--max-seconds` ended the run before the precision was reached.
+    pub time_ran_out: bool,
 }
 
 /// Runs the lab; `layout` names the code layout this binary was linked
@@ -301,7 +308,7 @@ fn measure(
             &budget.worker,
             process_seed(seed, i),
         )?);
-        let analysis = analysis::analyse(&processes, seed)?;
+        let analysis = analysis::analyse(&processes, stats::CHECK_RESAMPLES, seed)?;
         let elapsed = start.elapsed();
         bar.set_position(elapsed.as_secs().min(budget.max.as_secs()));
         let imprecise = analysis.imprecise(budget.precision).len();
@@ -314,8 +321,10 @@ fn measure(
         ));
         let per_process = elapsed / processes.len() as u32;
         let enough = processes.len() >= budget.min_processes as usize && imprecise == 0;
-        if enough || elapsed + per_process > budget.max {
+        let time_ran_out = elapsed + per_process > budget.max;
+        if enough || time_ran_out {
             bar.finish_and_clear();
+            let analysis = analysis::analyse(&processes, stats::RESAMPLES, seed)?;
             let method = Method {
                 processes: processes.len(),
                 min_processes: budget.min_processes,
@@ -324,24 +333,7 @@ fn measure(
                 seed,
                 layout: layout.unwrap_or("default").to_string(),
                 precision: budget.precision,
-                imprecise: analysis
-                    .imprecise(budget.precision)
-                    .iter()
-                    .map(|p| {
-                        let what = if p.base.engine == results::BASELINE_ENGINE {
-                            format!(
-                                "{} over old, {} {}",
-                                p.engine.engine, p.engine.program, p.engine.mode
-                            )
-                        } else {
-                            format!(
-                                "{} over {}, {} {}",
-                                p.engine.engine, p.base.engine, p.engine.program, p.engine.mode
-                            )
-                        };
-                        (what, p.ratio.relative_half_width())
-                    })
-                    .collect(),
+                time_ran_out: time_ran_out && !enough,
             };
             return Ok((analysis, method));
         }

@@ -223,51 +223,60 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
 /// whether every ratio reached the precision asked for, and the pairs
 /// the report shows besides the speedups over old.
 pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> String {
-    let para = |line: String| {
-        if markdown {
-            format!("\n{line}\n")
-        } else {
-            format!("\n{line}\n")
-        }
-    };
     let layout = if method.layout == "default" {
         "layout: the linker's default order (one layout: scripts/layouts sweeps others)".to_string()
     } else {
         format!("layout: {}", method.layout)
     };
-    let mut out = para(format!(
-        "method: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {} rounds per cell, {:.0} s, seed {}; {layout}; intervals: 95%, bootstrap over processes, then rounds",
+    let mut out = format!(
+        "\nmethod: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {} rounds per cell, {:.0} s, seed {}; {layout}; intervals: 95%, bootstrap over processes, then rounds\n",
         method.processes,
         if method.processes == 1 { "" } else { "es" },
         method.rounds,
         method.seconds,
         method.seed
-    ));
+    );
     let target = method.precision * 100.0;
-    let widest = analysis.widest().map_or(0.0, |w| w * 100.0);
-    out.push_str(&if method.imprecise.is_empty() {
+    let imprecise = analysis.imprecise(method.precision);
+    out.push_str(&if imprecise.is_empty() {
+        let widest = analysis.widest().map_or(0.0, |w| w * 100.0);
         format!("precision: every ratio within ±{target}% (widest ±{widest:.2}%)\n")
     } else {
-        let stopped = if method.processes < method.min_processes as usize {
-            format!(
-                "; --max-seconds ended the run after {} of {} processes",
+        let why = match (
+            method.time_ran_out,
+            method.processes < method.min_processes as usize,
+        ) {
+            (true, true) => format!(
+                "--max-seconds ended the run after {} of at least {} processes",
                 method.processes, method.min_processes
-            )
-        } else {
-            "; --max-seconds ended the run".to_string()
+            ),
+            (true, false) => "--max-seconds ended the run".to_string(),
+            (false, _) => {
+                "the final intervals (more resamples than the check after each process) are wider"
+                    .to_string()
+            }
         };
-        let named: Vec<String> = method
-            .imprecise
+        let named: Vec<String> = imprecise
             .iter()
-            .map(|(what, w)| format!("{what} ±{:.2}%", w * 100.0))
+            .map(|p| {
+                format!(
+                    "{} ±{:.2}%",
+                    p.describe(),
+                    p.ratio.relative_half_width() * 100.0
+                )
+            })
             .collect();
         format!(
-            "precision: ±{target}% NOT reached by {} of {} ratios{stopped}: {}\n",
-            method.imprecise.len(),
+            "precision: ±{target}% NOT reached by {} of {} ratios ({why}): {}\n",
+            imprecise.len(),
             analysis.pairs.len(),
             named.join("; ")
         )
     });
+    if method.processes > 1 {
+        out.push('\n');
+        out.push_str(&process_range_table(analysis, markdown));
+    }
     for (base, engine, what) in EXTRA_PAIRS {
         let cols: Vec<(String, String)> = analysis
             .pairs
@@ -295,6 +304,52 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
         out.push_str(&table.render(markdown));
     }
     out
+}
+
+/// Each speedup over old as the worker processes saw it: the lowest and
+/// highest of their own medians (processes of one binary can disagree by
+/// far more than one process's interval; the run's interval covers that).
+fn process_range_table(analysis: &Analysis, markdown: bool) -> String {
+    let over_old: Vec<_> = analysis
+        .pairs
+        .iter()
+        .filter(|p| p.base.engine == crate::results::BASELINE_ENGINE)
+        .collect();
+    let mut cols: Vec<(String, String)> = Vec::new();
+    let mut engines: Vec<String> = Vec::new();
+    for p in &over_old {
+        let col = (p.engine.program.clone(), p.engine.mode.clone());
+        if !cols.contains(&col) {
+            cols.push(col);
+        }
+        if !engines.contains(&p.engine.engine) {
+            engines.push(p.engine.engine.clone());
+        }
+    }
+    let rows = engines
+        .iter()
+        .map(|e| {
+            std::iter::once(e.clone())
+                .chain(cols.iter().map(|(p, m)| {
+                    over_old
+                        .iter()
+                        .find(|x| x.engine == CellKey::new(e, p, m))
+                        .map_or("-".into(), |x| {
+                            format!("{:.2}-{:.2}", x.process_range.0, x.process_range.1)
+                        })
+                }))
+                .collect()
+        })
+        .collect();
+    Table {
+        title: format!(
+            "speedup over old in each of the {} worker processes: lowest-highest of their own medians",
+            analysis.processes
+        ),
+        header: header(&cols),
+        rows,
+    }
+    .render(markdown)
 }
 
 /// Branch misses per call, or a line saying why there are none.

@@ -28,6 +28,9 @@ pub struct WorkerPlan {
     pub rounds: RoundPlan,
     /// Also read the hardware counters per cell after the rounds.
     pub counters: bool,
+    /// Leave the kernel's address-space randomisation on, so that each
+    /// process gets its own address layout.
+    pub random_addresses: bool,
 }
 
 /// Options of the hidden `bpflab lab-worker`.
@@ -152,6 +155,31 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Makes `cmd` run with address-space randomisation off, so every worker
+/// gets the same address layout. With it on, processes of one binary
+/// disagree by up to 60% on some CPUs (seen on an AMD EPYC VM: old/ext on
+/// fprog1 1.42 in some processes, 1.92 in others, even the JITs 5 or 8
+/// ns/call); with it off they agree within a few percent. The spread over
+/// layouts is then measured on purpose, by scripts/layouts.
+fn same_addresses(cmd: &mut std::process::Command) {
+    use std::os::unix::process::CommandExt as _;
+    // SAFETY: between fork and exec the closure only makes the
+    // async-signal-safe personality(2) call; the flag is inherited across
+    // exec. A kernel that refuses it leaves randomisation on, which the
+    // results then show as a wider spread between processes.
+    unsafe {
+        cmd.pre_exec(|| {
+            let current = libc::personality(0xffff_ffff);
+            if current != -1 {
+                libc::personality(
+                    (current as libc::c_ulong) | libc::ADDR_NO_RANDOMIZE as libc::c_ulong,
+                );
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Starts one worker process with the run's `plan_args` and reads what it
 /// measured; a worker that fails is an error quoting its last line.
 pub fn spawn(plan_args: &PlanArgs, plan: &WorkerPlan, seed: u64) -> anyhow::Result<ProcessSamples> {
@@ -167,6 +195,9 @@ pub fn spawn(plan_args: &PlanArgs, plan: &WorkerPlan, seed: u64) -> anyhow::Resu
         ]);
     if plan.counters {
         cmd.arg("--counters");
+    }
+    if !plan.random_addresses {
+        same_addresses(&mut cmd);
     }
     let output = cmd
         .stdin(Stdio::null())
