@@ -88,6 +88,10 @@ pub struct LabArgs {
     /// disagree more; see the README).
     #[arg(long)]
     random_addresses: bool,
+    /// Count every timed round, not only the machine's quietest quarter
+    /// (see the README: disturbed phases change the ratios).
+    #[arg(long)]
+    all_rounds: bool,
 }
 
 impl Default for LabArgs {
@@ -106,6 +110,7 @@ impl Default for LabArgs {
             max_seconds: None,
             seed: None,
             random_addresses: false,
+            all_rounds: false,
         }
     }
 }
@@ -177,8 +182,10 @@ pub struct Method {
     pub processes: usize,
     /// Processes asked for at least.
     pub min_processes: u32,
-    /// Timed rounds per cell, over all processes.
+    /// Rounds that count per cell (the quiet ones), over all processes.
     pub rounds: u64,
+    /// Rounds timed per cell, over all processes.
+    pub rounds_timed: u64,
     /// Seconds spent measuring.
     pub seconds: f64,
     /// The rounds' seed.
@@ -308,7 +315,16 @@ fn measure(
             &budget.worker,
             process_seed(seed, i),
         )?);
-        let analysis = analysis::analyse(&processes, stats::CHECK_RESAMPLES, seed)?;
+        let settings = |resamples| analysis::Settings {
+            resamples,
+            seed,
+            quiet_share: if args.all_rounds {
+                1.0
+            } else {
+                analysis::QUIET_SHARE
+            },
+        };
+        let analysis = analysis::analyse(&processes, &settings(stats::CHECK_RESAMPLES))?;
         let elapsed = start.elapsed();
         bar.set_position(elapsed.as_secs().min(budget.max.as_secs()));
         let imprecise = analysis.imprecise(budget.precision).len();
@@ -324,11 +340,12 @@ fn measure(
         let time_ran_out = elapsed + per_process > budget.max;
         if enough || time_ran_out {
             bar.finish_and_clear();
-            let analysis = analysis::analyse(&processes, stats::RESAMPLES, seed)?;
+            let analysis = analysis::analyse(&processes, &settings(stats::RESAMPLES))?;
             let method = Method {
                 processes: processes.len(),
                 min_processes: budget.min_processes,
-                rounds: analysis.cells.first().map_or(0, |c| c.rounds),
+                rounds: analysis.rounds_used,
+                rounds_timed: analysis.rounds_timed,
                 seconds: elapsed.as_secs_f64(),
                 seed,
                 layout: layout.unwrap_or("default").to_string(),

@@ -228,11 +228,18 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
     } else {
         format!("layout: {}", method.layout)
     };
+    let counted = if method.rounds == method.rounds_timed {
+        format!("every one of {} rounds counts", method.rounds_timed)
+    } else {
+        format!(
+            "the figures are from the {} quietest of {} rounds (the machine's least disturbed; --all-rounds counts all)",
+            method.rounds, method.rounds_timed
+        )
+    };
     let mut out = format!(
-        "\nmethod: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {} rounds per cell, {:.0} s, seed {}; {layout}; intervals: 95%, bootstrap over processes, then rounds\n",
+        "\nmethod: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {:.0} s, seed {}; {counted}; {layout}; intervals: 95%, bootstrap over processes, then rounds\n",
         method.processes,
         if method.processes == 1 { "" } else { "es" },
-        method.rounds,
         method.seconds,
         method.seed
     );
