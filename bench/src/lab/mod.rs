@@ -194,8 +194,6 @@ pub struct Method {
     pub layout: String,
     /// The ratios' target half-width (0.01 = 1%).
     pub precision: f64,
-    /// `--max-seconds` ended the run before the precision was reached.
-    pub time_ran_out: bool,
 }
 
 /// Runs the lab; `layout` names the code layout this binary was linked
@@ -315,8 +313,8 @@ fn measure(
             &budget.worker,
             process_seed(seed, i),
         )?);
-        let settings = |resamples| analysis::Settings {
-            resamples,
+        let settings = analysis::Settings {
+            resamples: stats::RESAMPLES,
             seed,
             quiet_share: if args.all_rounds {
                 1.0
@@ -324,7 +322,7 @@ fn measure(
                 analysis::QUIET_SHARE
             },
         };
-        let analysis = analysis::analyse(&processes, &settings(stats::CHECK_RESAMPLES))?;
+        let analysis = analysis::analyse(&processes, &settings)?;
         let elapsed = start.elapsed();
         bar.set_position(elapsed.as_secs().min(budget.max.as_secs()));
         let imprecise = analysis.imprecise(budget.precision).len();
@@ -337,10 +335,8 @@ fn measure(
         ));
         let per_process = elapsed / processes.len() as u32;
         let enough = processes.len() >= budget.min_processes as usize && imprecise == 0;
-        let time_ran_out = elapsed + per_process > budget.max;
-        if enough || time_ran_out {
+        if enough || elapsed + per_process > budget.max {
             bar.finish_and_clear();
-            let analysis = analysis::analyse(&processes, &settings(stats::RESAMPLES))?;
             let method = Method {
                 processes: processes.len(),
                 min_processes: budget.min_processes,
@@ -350,7 +346,6 @@ fn measure(
                 seed,
                 layout: layout.unwrap_or("default").to_string(),
                 precision: budget.precision,
-                time_ran_out: time_ran_out && !enough,
             };
             return Ok((analysis, method));
         }

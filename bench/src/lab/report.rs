@@ -249,19 +249,14 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
         let widest = analysis.widest().map_or(0.0, |w| w * 100.0);
         format!("precision: every ratio within ±{target}% (widest ±{widest:.2}%)\n")
     } else {
-        let why = match (
-            method.time_ran_out,
-            method.processes < method.min_processes as usize,
-        ) {
-            (true, true) => format!(
+        // A run stops short of the precision only when its time is spent.
+        let why = if method.processes < method.min_processes as usize {
+            format!(
                 "--max-seconds ended the run after {} of at least {} processes",
                 method.processes, method.min_processes
-            ),
-            (true, false) => "--max-seconds ended the run".to_string(),
-            (false, _) => {
-                "the final intervals (more resamples than the check after each process) are wider"
-                    .to_string()
-            }
+            )
+        } else {
+            "--max-seconds ended the run".to_string()
         };
         let named: Vec<String> = imprecise
             .iter()

@@ -9,15 +9,11 @@
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-/// Bootstrap resamples per interval of a run's final figures: enough for
-/// stable 2.5% and 97.5% percentiles (criterion uses 100,000 for a single
-/// benchmark; a lab run has dozens of estimates).
-pub const RESAMPLES: usize = 2000;
-
-/// Resamples per interval when the lab checks, after each worker process,
-/// whether the precision is reached: a cheaper look, a tenth of a second
-/// or so, that only decides whether to run another process.
-pub const CHECK_RESAMPLES: usize = 400;
+/// Bootstrap resamples per interval: enough for 2.5% and 97.5% percentiles
+/// steady to a few percent of the interval's width, yet cheap enough (a
+/// fraction of a second for a whole run's dozens of estimates) to redo
+/// after every worker process (criterion uses 100,000 for one benchmark).
+pub const RESAMPLES: usize = 1000;
 
 /// A figure with its 95% interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
