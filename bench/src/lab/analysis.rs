@@ -87,6 +87,29 @@ pub struct Settings {
     pub seed: u64,
     /// The share of rounds that count, the quietest first (1.0: all).
     pub quiet_share: f64,
+    /// Consecutive processes the bootstrap resamples as one: the machine's
+    /// phases last seconds to tens of seconds, so processes close in time
+    /// share them and are not independent draws (a block bootstrap, as for
+    /// any series whose neighbours are alike).
+    pub block: usize,
+}
+
+/// Consecutive processes the lab bootstraps together: as many as take
+/// about [`BLOCK_SECONDS`] when each takes `process_seconds`.
+pub fn block_of(process_seconds: f64) -> usize {
+    (BLOCK_SECONDS / process_seconds.max(0.001))
+        .round()
+        .clamp(1.0, 1e6) as usize
+}
+
+/// The length of the time blocks the bootstrap resamples (seconds): on
+/// this project's VMs disturbed phases ran for seconds to tens of seconds.
+pub const BLOCK_SECONDS: f64 = 10.0;
+
+/// Each process's values joined into blocks of `block` consecutive
+/// processes (the last block may be shorter).
+fn in_blocks(groups: &[Vec<f64>], block: usize) -> Vec<Vec<f64>> {
+    groups.chunks(block.max(1)).map(|c| c.concat()).collect()
 }
 
 /// The share of rounds the lab counts by default: the quietest quarter.
@@ -139,7 +162,10 @@ impl Analysis {
 /// `settings` say.
 pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Result<Analysis> {
     let Settings {
-        resamples, seed, ..
+        resamples,
+        seed,
+        block,
+        ..
     } = *settings;
     let Some(first) = processes.first() else {
         bail!("no worker process measured anything");
@@ -173,11 +199,13 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
         let process_range = own.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| {
             (lo.min(x), hi.max(x))
         });
-        median_with_interval(&ratios, resamples, seed ^ stream).map(|ratio| PairEstimate {
-            base: keys[b].clone(),
-            engine: keys[e].clone(),
-            ratio,
-            process_range,
+        median_with_interval(&in_blocks(&ratios, block), resamples, seed ^ stream).map(|ratio| {
+            PairEstimate {
+                base: keys[b].clone(),
+                engine: keys[e].clone(),
+                ratio,
+                process_range,
+            }
         })
     };
     for (e, key) in keys.iter().enumerate() {
@@ -198,7 +226,8 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
     }
     let mut cells = Vec::with_capacity(keys.len());
     for (c, key) in keys.iter().enumerate() {
-        let Some(ns) = median_with_interval(&groups[c], resamples, seed ^ (c as u64) << 32) else {
+        let blocks = in_blocks(&groups[c], block);
+        let Some(ns) = median_with_interval(&blocks, resamples, seed ^ (c as u64) << 32) else {
             bail!("no round timed {key}");
         };
         let all = processes.iter().flat_map(|p| p.cells[c].ns.iter().copied());
@@ -320,6 +349,7 @@ mod tests {
         resamples: 500,
         seed: 5,
         quiet_share: 1.0,
+        block: 1,
     };
 
     fn cell(engine: &str, ns: Vec<f64>) -> CellSamples {
@@ -409,6 +439,18 @@ mod tests {
         // With all rounds, a third disturbed rounds moves the median ratio
         // off 2 only through the mix; a majority of them would.
         assert_eq!(quiet_rounds(std::slice::from_ref(&p), 1.0)[0].len(), 90);
+    }
+
+    #[test]
+    fn blocks_join_consecutive_processes() {
+        let groups = vec![vec![1.0], vec![2.0, 3.0], vec![4.0], vec![5.0], vec![6.0]];
+        assert_eq!(
+            in_blocks(&groups, 2),
+            [vec![1.0, 2.0, 3.0], vec![4.0, 5.0], vec![6.0]]
+        );
+        assert_eq!(in_blocks(&groups, 1), groups);
+        assert_eq!(block_of(1.5), 7);
+        assert_eq!(block_of(100.0), 1);
     }
 
     #[test]

@@ -192,6 +192,8 @@ pub struct Method {
     pub seed: u64,
     /// The binary's code layout.
     pub layout: String,
+    /// Consecutive processes bootstrapped as one block.
+    pub block: usize,
     /// The ratios' target half-width (0.01 = 1%).
     pub precision: f64,
 }
@@ -316,6 +318,9 @@ fn measure(
         let settings = analysis::Settings {
             resamples: stats::RESAMPLES,
             seed,
+            // A process takes its rounds plus about 0.4 s of start-up,
+            // calibration and warm-up.
+            block: analysis::block_of(budget.worker.rounds.duration.as_secs_f64() + 0.4),
             quiet_share: if args.all_rounds {
                 1.0
             } else {
@@ -345,6 +350,7 @@ fn measure(
                 seconds: elapsed.as_secs_f64(),
                 seed,
                 layout: layout.unwrap_or("default").to_string(),
+                block: settings.block,
                 precision: budget.precision,
             };
             return Ok((analysis, method));

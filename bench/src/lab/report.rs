@@ -237,11 +237,12 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
         )
     };
     let mut out = format!(
-        "\nmethod: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {:.0} s, seed {}; {counted}; {layout}; intervals: 95%, bootstrap over processes, then rounds\n",
+        "\nmethod: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {:.0} s, seed {}; {counted}; {layout}; intervals: 95%, bootstrap over blocks of {} consecutive processes (the machine's phases span several), then rounds\n",
         method.processes,
         if method.processes == 1 { "" } else { "es" },
         method.seconds,
-        method.seed
+        method.seed,
+        method.block
     );
     let target = method.precision * 100.0;
     let imprecise = analysis.imprecise(method.precision);
