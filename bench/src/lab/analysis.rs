@@ -127,6 +127,10 @@ pub struct Analysis {
     pub pairs: Vec<PairEstimate>,
     /// Processes analysed.
     pub processes: usize,
+    /// Blocks of consecutive processes the bootstrap resampled: with fewer
+    /// than two, the intervals see rounds only, not the spread between
+    /// processes.
+    pub blocks: usize,
     /// Rounds that count (the quiet ones), of all rounds timed.
     pub rounds_used: u64,
     /// Rounds timed, over all processes.
@@ -264,6 +268,7 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
         cells,
         pairs,
         processes: processes.len(),
+        blocks: processes.len().div_ceil(block.max(1)),
         rounds_used: quiet.iter().map(|q| q.len() as u64).sum(),
         rounds_timed: processes.iter().map(|p| p.rounds() as u64).sum(),
     })
@@ -383,7 +388,7 @@ mod tests {
     #[test]
     fn ratios_against_old_and_the_threading_pair() {
         let a = analyse(&[process(1.0), process(1.3)], &ALL).unwrap();
-        assert_eq!(a.processes, 2);
+        assert_eq!((a.processes, a.blocks), (2, 2));
         let ext = &a.cells[1];
         let speedup = ext.speedup.unwrap();
         assert!((speedup.value - 1.5).abs() < 1e-9, "{speedup:?}");
@@ -450,6 +455,8 @@ mod tests {
         );
         assert_eq!(in_blocks(&groups, 1), groups);
         assert_eq!(block_of(1.5), 7);
+        let a = analyse(&vec![process(1.0); 5], &Settings { block: 2, ..ALL }).unwrap();
+        assert_eq!(a.blocks, 3);
         assert_eq!(block_of(100.0), 1);
     }
 

@@ -339,7 +339,10 @@ fn measure(
             budget.precision * 100.0
         ));
         let per_process = elapsed / processes.len() as u32;
-        let enough = processes.len() >= budget.min_processes as usize && imprecise == 0;
+        // Precision claimed from a single block would only be the rounds'.
+        let enough = processes.len() >= budget.min_processes as usize
+            && analysis.blocks >= 2
+            && imprecise == 0;
         if enough || elapsed + per_process > budget.max {
             bar.finish_and_clear();
             let method = Method {

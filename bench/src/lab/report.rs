@@ -246,7 +246,11 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
     );
     let target = method.precision * 100.0;
     let imprecise = analysis.imprecise(method.precision);
-    out.push_str(&if imprecise.is_empty() {
+    out.push_str(&if analysis.blocks < 2 {
+        format!(
+            "precision: not established: the processes made one block, so the intervals show the rounds' spread only, not how processes differ (run longer for ±{target}%)\n"
+        )
+    } else if imprecise.is_empty() {
         let widest = analysis.widest().map_or(0.0, |w| w * 100.0);
         format!("precision: every ratio within ±{target}% (widest ±{widest:.2}%)\n")
     } else {

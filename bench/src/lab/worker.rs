@@ -214,3 +214,28 @@ pub fn spawn(plan_args: &PlanArgs, plan: &WorkerPlan, seed: u64) -> anyhow::Resu
     }
     serde_json::from_slice(&output.stdout).context("a worker process printed no valid samples")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Where the test itself runs under qemu-user (arm32 in scripts/cross-test)
+    // the flag is the emulator's business; the x86 builds run natively.
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+    #[test]
+    fn workers_run_without_address_randomisation() {
+        let flags = |same: bool| {
+            let mut cmd = std::process::Command::new("cat");
+            cmd.arg("/proc/self/personality");
+            if same {
+                same_addresses(&mut cmd);
+            }
+            let out = cmd.output().expect("cat runs");
+            let text = String::from_utf8_lossy(&out.stdout);
+            u64::from_str_radix(text.trim(), 16).expect("a hex personality")
+        };
+        let bit = libc::ADDR_NO_RANDOMIZE as u64;
+        assert_ne!(flags(true) & bit, 0);
+        assert_eq!(flags(false) & bit, flags(true) & bit & flags(false));
+    }
+}
