@@ -63,8 +63,8 @@ pub struct PairEstimate {
     pub engine: CellKey,
     /// The median of paired per-round ratios, with its interval.
     pub ratio: Estimate,
-    /// The lowest and highest of the processes' own medians: how far
-    /// processes of one binary disagree.
+    /// The lowest and highest of the processes' own medians over all their
+    /// rounds: how far processes of one binary disagree.
     pub process_range: (f64, f64),
 }
 
@@ -191,14 +191,19 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
                 .collect()
         })
         .collect();
+    let timed: Vec<Vec<Vec<f64>>> = (0..keys.len())
+        .map(|c| processes.iter().map(|p| p.cells[c].ns.clone()).collect())
+        .collect();
     let index = |key: &CellKey| keys.iter().position(|k| *k == key);
     let mut pairs = Vec::new();
     let pair = |b: usize, e: usize, stream: u64| {
         let ratios = paired_ratios(&groups[b], &groups[e]);
-        let own: Vec<f64> = ratios
-            .iter()
+        // Each process's own median over all its rounds: a process with
+        // few quiet rounds would give a median of a handful.
+        let own: Vec<f64> = paired_ratios(&timed[b], &timed[e])
+            .iter_mut()
             .filter(|r| !r.is_empty())
-            .map(|r| median(&mut r.clone()))
+            .map(|r| median(r))
             .collect();
         let process_range = own.iter().fold((f64::INFINITY, 0.0f64), |(lo, hi), &x| {
             (lo.min(x), hi.max(x))

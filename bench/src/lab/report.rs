@@ -350,7 +350,7 @@ fn process_range_table(analysis: &Analysis, markdown: bool) -> String {
         .collect();
     Table {
         title: format!(
-            "speedup over old in each of the {} worker processes: lowest-highest of their own medians",
+            "speedup over old in each of the {} worker processes: lowest-highest of their own medians over all their rounds",
             analysis.processes
         ),
         header: header(&cols),
