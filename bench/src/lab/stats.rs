@@ -109,10 +109,12 @@ pub fn median_with_interval(groups: &[Vec<f64>], resamples: usize, seed: u64) ->
     medians.sort_by(f64::total_cmp);
     let widen = few_processes_factor(groups.len());
     let (low, high) = (quantile(&medians, 0.025), quantile(&medians, 0.975));
+    // Widened, but no median lies outside the values themselves.
+    let (least, most) = (values[0], values[values.len() - 1]);
     Some(Estimate {
         value,
-        low: value - (value - low).max(0.0) * widen,
-        high: value + (high - value).max(0.0) * widen,
+        low: (value - (value - low).max(0.0) * widen).max(least),
+        high: (value + (high - value).max(0.0) * widen).min(most),
     })
 }
 
