@@ -307,6 +307,18 @@ fn measure(
     let bar = progress_bar(budget.max, args.quiet);
     let start = Instant::now();
     let mut processes: Vec<ProcessSamples> = Vec::new();
+    let settings = analysis::Settings {
+        resamples: stats::RESAMPLES,
+        seed,
+        // A process takes its rounds plus about 0.4 s of start-up,
+        // calibration and warm-up.
+        block: analysis::block_of(budget.worker.rounds.duration.as_secs_f64() + 0.4),
+        quiet_share: if args.all_rounds {
+            1.0
+        } else {
+            analysis::QUIET_SHARE
+        },
+    };
     loop {
         let i = processes.len();
         bar.set_message(format!("worker process {}", i + 1));
@@ -315,18 +327,6 @@ fn measure(
             &budget.worker,
             process_seed(seed, i),
         )?);
-        let settings = analysis::Settings {
-            resamples: stats::RESAMPLES,
-            seed,
-            // A process takes its rounds plus about 0.4 s of start-up,
-            // calibration and warm-up.
-            block: analysis::block_of(budget.worker.rounds.duration.as_secs_f64() + 0.4),
-            quiet_share: if args.all_rounds {
-                1.0
-            } else {
-                analysis::QUIET_SHARE
-            },
-        };
         let analysis = analysis::analyse(&processes, &settings)?;
         let elapsed = start.elapsed();
         bar.set_position(elapsed.as_secs().min(budget.max.as_secs()));
