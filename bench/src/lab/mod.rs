@@ -175,17 +175,12 @@ impl Budget {
     }
 }
 
-/// How the run's figures were made, for the report.
+/// How the run's figures were made, for the report (what the analysis
+/// itself holds, processes and rounds, is read from it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Method {
-    /// Worker processes run.
-    pub processes: usize,
     /// Processes asked for at least.
     pub min_processes: u32,
-    /// Rounds that count per cell (the quiet ones), over all processes.
-    pub rounds: u64,
-    /// Rounds timed per cell, over all processes.
-    pub rounds_timed: u64,
     /// Seconds spent measuring.
     pub seconds: f64,
     /// The rounds' seed.
@@ -241,7 +236,7 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
         source: format!("measured: bpflab {}", env!("CARGO_PKG_VERSION")),
         emulated: machine.emulation.is_some(),
         seed: Some(seed),
-        processes: Some(method.processes as u64),
+        processes: Some(analysis.processes as u64),
         layout: Some(method.layout.clone()),
         precision: Some(budget.precision),
     };
@@ -346,10 +341,7 @@ fn measure(
         if enough || elapsed + per_process > budget.max {
             bar.finish_and_clear();
             let method = Method {
-                processes: processes.len(),
                 min_processes: budget.min_processes,
-                rounds: analysis.rounds_used,
-                rounds_timed: analysis.rounds_timed,
                 seconds: elapsed.as_secs_f64(),
                 seed,
                 layout: layout.unwrap_or("default").to_string(),

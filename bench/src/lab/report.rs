@@ -228,18 +228,19 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
     } else {
         format!("layout: {}", method.layout)
     };
-    let counted = if method.rounds == method.rounds_timed {
-        format!("every one of {} rounds counts", method.rounds_timed)
+    let processes = analysis.processes;
+    let counted = if analysis.rounds_used == analysis.rounds_timed {
+        format!("every one of {} rounds counts", analysis.rounds_timed)
     } else {
         format!(
             "the figures are from the {} quietest of {} rounds (the machine's least disturbed; --all-rounds counts all)",
-            method.rounds, method.rounds_timed
+            analysis.rounds_used, analysis.rounds_timed
         )
     };
     let mut out = format!(
         "\nmethod: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {:.0} s, seed {}; {counted}; {layout}; intervals: 95%, bootstrap over blocks of {} consecutive processes (the machine's phases span several), then rounds\n",
-        method.processes,
-        if method.processes == 1 { "" } else { "es" },
+        processes,
+        if processes == 1 { "" } else { "es" },
         method.seconds,
         method.seed,
         method.block
@@ -255,10 +256,10 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
         format!("precision: every ratio within ±{target}% (widest ±{widest:.2}%)\n")
     } else {
         // A run stops short of the precision only when its time is spent.
-        let why = if method.processes < method.min_processes as usize {
+        let why = if processes < method.min_processes as usize {
             format!(
                 "--max-seconds ended the run after {} of at least {} processes",
-                method.processes, method.min_processes
+                processes, method.min_processes
             )
         } else {
             "--max-seconds ended the run".to_string()
@@ -280,7 +281,7 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
             named.join("; ")
         )
     });
-    if method.processes > 1 {
+    if processes > 1 {
         out.push('\n');
         out.push_str(&process_range_table(analysis, markdown));
     }
