@@ -414,15 +414,6 @@ fn group(entries: Vec<Entry>, purpose: &str) -> anyhow::Result<Vec<Run>> {
 fn check_figures(entry: &Entry) -> anyhow::Result<()> {
     check_intervals(entry)?;
     let r = &entry.row;
-    if let Some(ns) = r.ns_per_call
-        && !(ns.is_finite() && ns > 0.0)
-    {
-        bail!(
-            "{}: ns_per_call {ns} of `{}` is not a positive number",
-            entry.at(),
-            r.key()
-        );
-    }
     if let Some(bm) = r.branch_misses
         && !(bm.is_finite() && bm >= 0.0)
     {
@@ -437,8 +428,8 @@ fn check_figures(entry: &Entry) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The speedup and the ends of both intervals, where given, are positive
-/// numbers, and each interval has both ends, low before high: `compare`
+/// The time, the speedup and the ends of both intervals, where given, are
+/// positive numbers, and each interval has both ends, low before high: `compare`
 /// and `spread` judge runs by them, so a broken one must not pass as a
 /// verdict.
 fn check_intervals(entry: &Entry) -> anyhow::Result<()> {
@@ -449,6 +440,7 @@ fn check_intervals(entry: &Entry) -> anyhow::Result<()> {
         ("ns_ci_high", r.ns_ci_high),
         ("speedup_ci_low", r.speedup_ci_low),
         ("speedup_ci_high", r.speedup_ci_high),
+        ("ns_per_call", r.ns_per_call),
     ];
     for (column, value) in figures {
         if let Some(v) = value
