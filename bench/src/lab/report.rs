@@ -193,11 +193,9 @@ pub fn report(rows: &[Row], published: &[Row], arch: &str, markdown: bool) -> St
                 std::iter::once(e.clone())
                     .chain(cols.iter().map(|(p, m)| {
                         let here = match find(rows, arch, e, p, m) {
-                            Some(Row { speedup: Some(x), .. }) => estimate_text(
-                                *x,
-                                find(rows, arch, e, p, m).and_then(Row::speedup_interval),
-                                times,
-                            ),
+                            Some(row @ Row { speedup: Some(x), .. }) => {
+                                estimate_text(*x, row.speedup_interval(), times)
+                            }
                             _ => times(ratio(
                                 ns(find(rows, arch, "old", p, m)),
                                 ns(find(rows, arch, e, p, m)),
