@@ -64,15 +64,11 @@ fn main() {
     c.final_summary();
 }
 
-#[cfg(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-))]
 mod branch_misses {
     //! A criterion measurement that counts branch misses with perf_event.
 
     use super::{configure, for_each_cell};
-    use bpflab::lab::counters::{Event, open_event};
+    use bpflab::lab::counters::{Counters, EventSpec};
     use bpflab::lab::workload::bpflab_measured_calls;
     use criterion::measurement::{Measurement, ValueFormatter};
     use criterion::{Criterion, Throughput};
@@ -80,21 +76,18 @@ mod branch_misses {
 
     /// Branch misses of the measured code (the trait takes `&self`, the
     /// counter needs `&mut`).
-    pub struct BranchMisses(RefCell<perf_event::Counter>);
+    pub struct BranchMisses(RefCell<Counters>);
 
     impl Measurement for BranchMisses {
-        type Intermediate = u64;
+        type Intermediate = ();
         type Value = u64;
-        fn start(&self) -> u64 {
-            let mut c = self.0.borrow_mut();
-            let _ = c.enable();
-            c.read().unwrap_or(0)
+        fn start(&self) {
+            self.0.borrow_mut().start();
         }
-        fn end(&self, start: u64) -> u64 {
-            let mut c = self.0.borrow_mut();
-            let now = c.read().unwrap_or(start);
-            let _ = c.disable();
-            now.saturating_sub(start)
+        fn end(&self, _: ()) -> u64 {
+            // A batch the counter did not run in counts as none.
+            let counted = self.0.borrow_mut().stop();
+            counted.first().copied().flatten().unwrap_or(0.0) as u64
         }
         fn add(&self, a: &u64, b: &u64) -> u64 {
             a + b
@@ -132,32 +125,18 @@ mod branch_misses {
 
     /// The matrix again, counting branch misses per call.
     pub fn run() {
-        let counter = match open_event(Event::BranchMisses) {
-            Ok(c) => c,
-            Err(why) => {
-                eprintln!("branch misses: skipped, no hardware counter here ({why})");
-                return;
-            }
-        };
+        let spec = EventSpec::parse("branch-misses").expect("a perf name");
+        let (counters, failed) = Counters::open(&[spec]);
+        if let Some(u) = failed.first() {
+            eprintln!("branch misses: skipped, <not supported>: {}", u.reason);
+            return;
+        }
         let mut c =
-            configure(Criterion::default().with_measurement(BranchMisses(RefCell::new(counter))));
+            configure(Criterion::default().with_measurement(BranchMisses(RefCell::new(counters))));
         let mut group = c.benchmark_group("branch_misses_per_call");
         for_each_cell(|id, work| {
             group.bench_function(id, |b| b.iter(|| bpflab_measured_calls(work, 1)));
         });
         group.finish();
-    }
-}
-
-#[cfg(not(all(
-    target_os = "linux",
-    any(target_arch = "x86_64", target_arch = "aarch64")
-)))]
-mod branch_misses {
-    /// No perf_event support is built for this target.
-    pub fn run() {
-        eprintln!(
-            "branch misses: skipped, perf_event counters are not built for this architecture"
-        );
     }
 }

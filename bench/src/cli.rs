@@ -1,6 +1,6 @@
 //! The command line: subcommands and their options.
 
-use crate::{compare, compile, dump, engines_cmd, exec, fuzz, lab, plot};
+use crate::{compare, compile, dump, engines_cmd, events_cmd, exec, fuzz, lab, plot};
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
@@ -24,6 +24,9 @@ enum Command {
     Dump(dump::DumpArgs),
     /// List every engine and whether this build and machine can run it.
     Engines,
+    /// List perf events by perf's names and whether each can be counted
+    /// here (`<not supported>` with the reason where not).
+    Events(events_cmd::EventsArgs),
     /// Compile a tcpdump expression with libpcap (Ethernet, snapshot length
     /// 65535, optimized) and print it in `tcpdump -dd` form (needs the
     /// `libpcap` feature).
@@ -72,6 +75,7 @@ pub fn dispatch(cli: Cli, build: Build) -> anyhow::Result<ExitCode> {
         Some(Command::Exec(args)) => exec::run(&args),
         Some(Command::Dump(args)) => dump::run(&args),
         Some(Command::Engines) => engines_cmd::run(),
+        Some(Command::Events(args)) => events_cmd::run(&args),
         Some(Command::Compile(args)) => compile::run(&args),
         Some(Command::Plot(args)) => plot::run(&args),
         Some(Command::Compare(args)) => compare::run_compare(&args),

@@ -7,6 +7,7 @@ mod compare;
 mod compile;
 mod dump;
 mod engines_cmd;
+mod events_cmd;
 mod exec;
 pub mod fuzz;
 mod input;

@@ -13,7 +13,7 @@
 //! quietest rounds are the least disturbed (as in Chen & Revels, "Robust
 //! benchmarking in noisy environments", 2016, which argue for the minimum).
 
-use super::counters::PerCall;
+use super::counted::{self, EventEstimate, Noise};
 use super::stats::{Estimate, median, median_with_interval, paired_ratios};
 use super::worker::ProcessSamples;
 use crate::results::{BASELINE_ENGINE, CellKey};
@@ -48,9 +48,8 @@ pub struct CellEstimate {
     pub rounds: u64,
     /// `old`'s time / this cell's time, where the run has `old` here.
     pub speedup: Option<Estimate>,
-    /// Hardware counts per call: each the median over the processes that
-    /// read it.
-    pub counters: Option<PerCall>,
+    /// Each counted event's figures (those measured in this cell).
+    pub counters: Vec<EventEstimate>,
 }
 
 /// A ratio of two cells of the same program and mode: `base`'s time /
@@ -135,6 +134,11 @@ pub struct Analysis {
     pub rounds_used: u64,
     /// Rounds timed, over all processes.
     pub rounds_timed: u64,
+    /// The perf events every process counted.
+    pub events: Vec<String>,
+    /// How disturbed the batches were, where context switches were
+    /// counted.
+    pub noise: Option<Noise>,
 }
 
 impl Analysis {
@@ -233,6 +237,7 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
             }
         }
     }
+    let events = counted::events(processes);
     let mut cells = Vec::with_capacity(keys.len());
     for (c, key) in keys.iter().enumerate() {
         let blocks = in_blocks(&groups[c], block);
@@ -266,7 +271,7 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
             max,
             rounds: groups[c].iter().map(|g| g.len() as u64).sum(),
             speedup,
-            counters: median_counters(processes.iter().filter_map(|p| p.cells[c].counters)),
+            counters: counted::cell_events(processes, c, &events),
         });
     }
     Ok(Analysis {
@@ -276,6 +281,8 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
         blocks: processes.len().div_ceil(block.max(1)),
         rounds_used: quiet.iter().map(|q| q.len() as u64).sum(),
         rounds_timed: processes.iter().map(|p| p.rounds() as u64).sum(),
+        noise: counted::noise(processes, &quiet),
+        events,
     })
 }
 
@@ -334,22 +341,6 @@ pub fn quiet_rounds(processes: &[ProcessSamples], share: f64) -> Vec<Vec<usize>>
         .collect()
 }
 
-/// Each counter's median over the processes that read it.
-fn median_counters(read: impl Iterator<Item = PerCall>) -> Option<PerCall> {
-    let read: Vec<PerCall> = read.collect();
-    if read.is_empty() {
-        return None;
-    }
-    let mut out: PerCall = [None; 5];
-    for (i, slot) in out.iter_mut().enumerate() {
-        let mut values: Vec<f64> = read.iter().filter_map(|r| r[i]).collect();
-        if !values.is_empty() {
-            *slot = Some(median(&mut values));
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,7 +360,7 @@ mod tests {
             result: Some(65535),
             batch: 1000,
             ns,
-            counters: None,
+            counts: Vec::new(),
         }
     }
 
@@ -382,6 +373,7 @@ mod tests {
         ProcessSamples {
             seed: 1,
             warmup_rounds: 3,
+            events: Vec::new(),
             cells: vec![
                 cell("old", rounds(30.0)),
                 cell("ext", rounds(20.0)),
@@ -425,6 +417,7 @@ mod tests {
         let p = ProcessSamples {
             seed: 1,
             warmup_rounds: 1,
+            events: Vec::new(),
             cells: vec![
                 cell("old", rounds(30.0, 36.0)),
                 cell("ext", rounds(15.0, 24.0)),

@@ -13,11 +13,15 @@
 //! ([`worker`]) each time every cell in shuffled interleaved rounds
 //! ([`rounds`]); after each process the run's ratios are estimated
 //! ([`analysis`], [`stats`]), and more processes follow until every ratio's
-//! interval is within `--precision` or `--max-seconds` is spent; then
-//! counters or the branch simulator ([`simulate`]), the files
+//! interval is within `--precision` or `--max-seconds` is spent. perf_event
+//! counters ([`counters`]) are read around every timed batch and summed up
+//! per cell ([`counted`]); the branch simulator ([`simulate`]) stands in
+//! for missing hardware ones on request. Then the files
 //! ([`crate::results`]), the report ([`report`]) and the charts.
 
 pub mod analysis;
+pub mod counted;
+pub mod counter_report;
 pub mod counters;
 pub mod machine;
 pub mod plan;
@@ -32,7 +36,7 @@ use crate::results::{self, CounterSource, Row, RunInfo, published};
 use analysis::Analysis;
 use anyhow::Context as _;
 use clap::Args;
-use counters::{Counters, Event};
+use counters::{Counters, EventSpec, Unavailable, events};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use machine::Machine;
 use plan::{Plan, PlanArgs, check_samples};
@@ -58,9 +62,16 @@ pub struct LabArgs {
     /// A smoke run: fewer, shorter processes (the matrix in seconds).
     #[arg(long)]
     quick: bool,
-    /// Count branches with valgrind's branch simulator (labelled simulated).
+    /// Count branches with valgrind's branch simulator (labelled
+    /// simulated) instead of the CPU's counters.
     #[arg(long)]
     simulate: bool,
+    /// The CPU's perf events to count around every timed batch, by perf's
+    /// names (`bpflab events` lists them; rNNNN for raw ones), besides the
+    /// software events task-clock, context-switches, cpu-migrations and
+    /// page-faults, which are always counted.
+    #[arg(long, default_value = events::DEFAULT, value_name = "LIST")]
+    events: String,
     /// Print the report as Markdown.
     #[arg(long)]
     markdown: bool,
@@ -103,6 +114,7 @@ impl Default for LabArgs {
             quiet: false,
             quick: false,
             simulate: false,
+            events: events::DEFAULT.to_string(),
             markdown: false,
             precision: 1.0,
             processes: None,
@@ -116,7 +128,7 @@ impl Default for LabArgs {
 }
 
 /// How long and how much a run measures, from the options.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 struct Budget {
     /// Each worker's timing.
     worker: WorkerPlan,
@@ -129,7 +141,7 @@ struct Budget {
 }
 
 impl Budget {
-    /// The budget the options ask for (counters off until opened).
+    /// The budget the options ask for (no events until opened).
     fn new(args: &LabArgs) -> anyhow::Result<Budget> {
         let (processes, seconds, max, warmup) = if args.quick {
             (2, 0.5, 10.0, 50)
@@ -165,7 +177,7 @@ impl Budget {
                     duration: Duration::from_secs_f64(seconds.min(3600.0)),
                     max_rounds: usize::MAX,
                 },
-                counters: false,
+                events: Vec::new(),
                 random_addresses: args.random_addresses,
             },
             min_processes,
@@ -191,6 +203,8 @@ pub struct Method {
     pub block: usize,
     /// The ratios' target half-width (0.01 = 1%).
     pub precision: f64,
+    /// The events asked for that cannot be counted here, and why.
+    pub unavailable: Vec<Unavailable>,
 }
 
 /// Runs the lab; `layout` names the code layout this binary was linked
@@ -205,9 +219,10 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
         anyhow::bail!("--simulate cannot run under emulation: {why}");
     }
     let mut budget = Budget::new(args)?;
+    let (opened, unavailable) = open_events(&args.events, args.simulate, args.quiet)?;
+    budget.worker.events = opened;
     results::ensure_writable(&args.out)?;
     results::ensure_writable(&args.plots)?;
-    budget.worker.counters = !args.simulate && open_counters(args.quiet);
     check_samples(&plan.engines)?;
     if let (false, Some(why)) = (args.quiet, &machine.emulation) {
         eprintln!("emulated: {why}; results are marked emulated");
@@ -218,7 +233,8 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
         now.duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
     });
-    let (analysis, method) = measure(args, &budget, seed, layout)?;
+    let (analysis, mut method) = measure(args, &budget, seed, layout)?;
+    method.unavailable = unavailable;
     let info = RunInfo {
         run_id: format!(
             "{}-{}",
@@ -254,6 +270,10 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
         "{}",
         report::method_report(&method, &analysis, args.markdown)
     );
+    print!(
+        "{}",
+        counter_report::counters_report(&analysis, &method.unavailable, args.markdown)
+    );
     let plotted = crate::plot::plot_rows(&[rows, published].concat(), &args.plots)?;
     if !args.quiet {
         println!("\nwrote {} and {}", csv.display(), json.display());
@@ -270,19 +290,33 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether any hardware counter opens here; says which do not.
-fn open_counters(quiet: bool) -> bool {
-    let (counters, unavailable) = Counters::open();
-    if !quiet && !unavailable.is_empty() {
-        let (event, why) = &unavailable[0];
-        eprintln!(
-            "counters: {} of {} unavailable (e.g. {}: {why}); timing goes on without them",
-            unavailable.len(),
-            Event::ALL.len(),
-            event.name()
+/// The events a run counts: the software ones always, the `--events` list
+/// too unless `--simulate` counts branches instead. Each is opened here
+/// first, so that workers get only those that open, and the others are
+/// reported with the reason (and printed, `perf stat`'s way, unless quiet).
+fn open_events(
+    list: &str,
+    simulate: bool,
+    quiet: bool,
+) -> anyhow::Result<(Vec<EventSpec>, Vec<Unavailable>)> {
+    let asked = EventSpec::parse_list(list).map_err(|e| anyhow::anyhow!("--events: {e}"))?;
+    let mut specs =
+        EventSpec::parse_list(&events::ALWAYS.join(",")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if !simulate {
+        specs.extend(
+            asked
+                .into_iter()
+                .filter(|e| !specs.contains(e))
+                .collect::<Vec<_>>(),
         );
     }
-    counters.any()
+    let (counters, unavailable) = Counters::open(&specs);
+    if !quiet {
+        for u in &unavailable {
+            eprintln!("counters: <not supported> {}: {}", u.event, u.reason);
+        }
+    }
+    Ok((counters.specs().cloned().collect(), unavailable))
 }
 
 /// The seed of worker process `i` of a run seeded `seed`.
@@ -347,6 +381,7 @@ fn measure(
                 layout: layout.unwrap_or("default").to_string(),
                 block: settings.block,
                 precision: budget.precision,
+                unavailable: Vec::new(),
             };
             return Ok((analysis, method));
         }
@@ -373,16 +408,11 @@ fn rows(info: &RunInfo, analysis: &Analysis) -> Vec<Row> {
                 result: c.result,
                 ..Row::new(info, &c.key, c.skbs)
             };
-            if let Some([bm, br, ins, cyc, cm]) = c.counters {
-                row.branch_misses = bm;
-                row.branches = br;
-                row.instructions = ins;
-                row.cycles = cyc;
-                row.cache_misses = cm;
-                if [bm, br, ins, cyc, cm].iter().any(Option::is_some) {
-                    row.counter_source = CounterSource::Perf;
-                }
-            }
+            row.set_counts(
+                c.counters
+                    .iter()
+                    .map(|e| (e.event.as_str(), e.per_call, e.per_round)),
+            );
             row
         })
         .collect()

@@ -42,6 +42,22 @@ impl Clock for WallClock {
     }
 }
 
+/// What is measured around each timed batch besides its time: the
+/// counters. `start` comes just before the batch's clock starts, `stop`
+/// just after it stops, so the batch's time leaves the probe's cost out.
+pub trait BatchProbe {
+    /// Before a timed batch.
+    fn start(&mut self);
+    /// After cell `cell`'s timed batch of `calls` calls.
+    fn stop(&mut self, cell: usize, calls: u64);
+}
+
+/// No probe: time only.
+impl BatchProbe for () {
+    fn start(&mut self) {}
+    fn stop(&mut self, _: usize, _: u64) {}
+}
+
 /// How one process times its cells.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RoundPlan {
@@ -90,12 +106,14 @@ pub fn shuffled(rng: &mut SmallRng, n: usize) -> Vec<usize> {
 }
 
 /// Times `cells` (each makes the given number of calls) in interleaved
-/// rounds under `plan`, the rounds' orders drawn from `seed`.
+/// rounds under `plan`, the rounds' orders drawn from `seed`, with `probe`
+/// around every timed batch.
 pub fn run<F: FnMut(u64)>(
     cells: &mut [F],
     clock: &mut impl Clock,
     plan: &RoundPlan,
     seed: u64,
+    probe: &mut impl BatchProbe,
 ) -> Rounds {
     let mut rng = SmallRng::seed_from_u64(seed);
     let time = |cell: &mut F, clock: &mut dyn Clock, n: u64| {
@@ -112,7 +130,9 @@ pub fn run<F: FnMut(u64)>(
         match ns {
             Some(ns) => {
                 for c in order {
+                    probe.start();
                     let took = time(&mut cells[c], clock, batches[c]);
+                    probe.stop(c, batches[c]);
                     ns[c].push(took.as_nanos() as f64 / batches[c] as f64);
                 }
             }
@@ -203,7 +223,7 @@ mod tests {
             max_rounds: 40,
             ..PLAN
         };
-        let rounds = run(&mut cells, &mut FakeClock(&now), &plan, 9);
+        let rounds = run(&mut cells, &mut FakeClock(&now), &plan, 9, &mut ());
         assert!(rounds.ns.iter().all(|ns| ns.len() == 40));
         let log = log.borrow().clone();
         // The timed rounds are the last 40 × 5 calls.
@@ -216,7 +236,7 @@ mod tests {
         let distinct: std::collections::HashSet<&[usize]> = timed.iter().copied().collect();
         assert!(distinct.len() > 20, "orders differ between rounds");
         assert!(timed.windows(2).any(|w| w[0][0] != w[1][0]));
-        let again = run(&mut cells, &mut FakeClock(&now), &plan, 9);
+        let again = run(&mut cells, &mut FakeClock(&now), &plan, 9, &mut ());
         assert_eq!(
             again.batches, rounds.batches,
             "the same seed, the same plan"
@@ -246,7 +266,7 @@ mod tests {
             })
             .collect();
         let by_process: Vec<_> = (0..4)
-            .map(|p| run(&mut cells, &mut FakeClock(&now), &PLAN, p))
+            .map(|p| run(&mut cells, &mut FakeClock(&now), &PLAN, p, &mut ()))
             .collect();
         let slow: Vec<Vec<f64>> = by_process.iter().map(|r| r.ns[0].clone()).collect();
         let fast: Vec<Vec<f64>> = by_process.iter().map(|r| r.ns[1].clone()).collect();

@@ -7,9 +7,9 @@
 //! options, checks every verdict, times the cells in interleaved rounds and
 //! prints what it measured as JSON; the parent side starts one and reads it.
 
-use super::counters::{Counters, PerCall};
+use super::counters::{Counters, Counts, EventSpec};
 use super::plan::{PlanArgs, plan};
-use super::rounds::{self, RoundPlan, WallClock};
+use super::rounds::{self, BatchProbe, RoundPlan, WallClock};
 use super::workload::{Workload, bpflab_measured_calls};
 use crate::child::child_command;
 use crate::results::CellKey;
@@ -22,12 +22,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 /// How each worker process times (the parent's choice, passed on).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct WorkerPlan {
     /// Rounds' timing: batch length, warm-up, duration.
     pub rounds: RoundPlan,
-    /// Also read the hardware counters per cell after the rounds.
-    pub counters: bool,
+    /// The perf events to count around every timed batch (those that open
+    /// here).
+    pub events: Vec<EventSpec>,
     /// Leave the kernel's address-space randomisation on, so that each
     /// process gets its own address layout.
     pub random_addresses: bool,
@@ -50,9 +51,9 @@ pub struct WorkerArgs {
     /// Microseconds one timed batch should take.
     #[arg(long)]
     batch_us: u64,
-    /// Read the hardware counters of each cell after the rounds.
-    #[arg(long)]
-    counters: bool,
+    /// The perf events to count around each timed batch, comma-separated.
+    #[arg(long, default_value = "")]
+    events: String,
 }
 
 /// What one process measured of one cell.
@@ -68,8 +69,10 @@ pub struct CellSamples {
     pub batch: u64,
     /// ns per call in each timed round, in round order.
     pub ns: Vec<f64>,
-    /// Hardware counts per call, where read.
-    pub counters: Option<PerCall>,
+    /// What each event of [`ProcessSamples::events`] counted in each timed
+    /// batch: `counts[event][round]`, `None` where it did not run.
+    #[serde(default)]
+    pub counts: Vec<Vec<Option<f64>>>,
 }
 
 /// What one worker process measured.
@@ -79,6 +82,10 @@ pub struct ProcessSamples {
     pub seed: u64,
     /// Untimed warm-up rounds before the timed ones.
     pub warmup_rounds: usize,
+    /// The perf events counted around each timed batch (those that
+    /// opened), in [`CellSamples::counts`] order.
+    #[serde(default)]
+    pub events: Vec<String>,
     /// Every cell, in plan order.
     pub cells: Vec<CellSamples>,
 }
@@ -120,39 +127,71 @@ pub fn run(args: &WorkerArgs) -> anyhow::Result<()> {
         duration: Duration::from_secs_f64(args.seconds.max(0.0)),
         max_rounds: usize::MAX,
     };
+    let specs =
+        EventSpec::parse_list(&args.events).map_err(|e| anyhow::anyhow!("--events: {e}"))?;
+    let mut probe = CountingProbe {
+        counters: Counters::open(&specs).0,
+        counts: vec![Vec::new(); cells.len()],
+    };
     let measured = {
         let mut calls: Vec<_> = work
             .iter_mut()
             .map(|w| move |n: u64| bpflab_measured_calls(w, n))
             .collect();
-        rounds::run(&mut calls, &mut WallClock::new(), &round_plan, args.seed)
+        rounds::run(
+            &mut calls,
+            &mut WallClock::new(),
+            &round_plan,
+            args.seed,
+            &mut probe,
+        )
     };
-    let mut counters = args.counters.then(|| Counters::open().0);
+    let events: Vec<String> = probe.counters.specs().map(|e| e.name.clone()).collect();
     let samples = ProcessSamples {
         seed: args.seed,
         warmup_rounds: measured.warmup_rounds,
         cells: cells
             .iter()
-            .zip(work.iter_mut())
+            .zip(probe.counts)
             .zip(measured.batches.iter().zip(measured.ns))
-            .map(|(((key, s, _), w), (&batch, ns))| {
-                let counted = counters.as_mut().filter(|c| c.any()).map(|c| {
-                    let calls = batch * 10;
-                    c.count(calls, || bpflab_measured_calls(w, calls))
-                });
-                CellSamples {
-                    key: key.clone(),
-                    skbs: scenarios[*s].skbs().len() as u64,
-                    result: scenarios[*s].common_expected(),
-                    batch,
-                    ns,
-                    counters: counted,
-                }
+            .map(|(((key, s, _), counted), (&batch, ns))| CellSamples {
+                key: key.clone(),
+                skbs: scenarios[*s].skbs().len() as u64,
+                result: scenarios[*s].common_expected(),
+                batch,
+                ns,
+                counts: by_event(&counted, events.len()),
             })
             .collect(),
+        events,
     };
     println!("{}", serde_json::to_string(&samples)?);
     Ok(())
+}
+
+/// Counts every open event around each timed batch, per cell.
+struct CountingProbe {
+    counters: Counters,
+    /// `counts[cell][round]`: what each event counted.
+    counts: Vec<Vec<Counts>>,
+}
+
+impl BatchProbe for CountingProbe {
+    fn start(&mut self) {
+        self.counters.start();
+    }
+
+    fn stop(&mut self, cell: usize, _calls: u64) {
+        let counted = self.counters.stop();
+        self.counts[cell].push(counted);
+    }
+}
+
+/// `[round][event]` turned into `[event][round]`.
+fn by_event(rounds: &[Counts], events: usize) -> Vec<Vec<Option<f64>>> {
+    (0..events)
+        .map(|e| rounds.iter().map(|r| r.get(e).copied().flatten()).collect())
+        .collect()
 }
 
 /// Makes `cmd` run with address-space randomisation off, so every worker
@@ -193,8 +232,9 @@ pub fn spawn(plan_args: &PlanArgs, plan: &WorkerPlan, seed: u64) -> anyhow::Resu
             "--batch-us",
             &plan.rounds.batch_target.as_micros().to_string(),
         ]);
-    if plan.counters {
-        cmd.arg("--counters");
+    if !plan.events.is_empty() {
+        let names: Vec<&str> = plan.events.iter().map(|e| e.name.as_str()).collect();
+        cmd.args(["--events", &names.join(",")]);
     }
     if !plan.random_addresses {
         same_addresses(&mut cmd);
@@ -215,13 +255,12 @@ pub fn spawn(plan_args: &PlanArgs, plan: &WorkerPlan, seed: u64) -> anyhow::Resu
     serde_json::from_slice(&output.stdout).context("a worker process printed no valid samples")
 }
 
-#[cfg(test)]
+// Where the test itself runs under qemu-user (arm32 in scripts/cross-test)
+// the flag is the emulator's business; the x86 builds run natively.
+#[cfg(all(test, any(target_arch = "x86_64", target_arch = "x86")))]
 mod tests {
     use super::*;
 
-    // Where the test itself runs under qemu-user (arm32 in scripts/cross-test)
-    // the flag is the emulator's business; the x86 builds run natively.
-    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
     #[test]
     fn workers_run_without_address_randomisation() {
         let flags = |same: bool| {

@@ -198,6 +198,23 @@ pub struct Row {
     /// The interval half-width every ratio was to reach (0.01 = 1%).
     #[serde(default)]
     pub precision: Option<f64>,
+    /// The kernel's task-clock per call, ns: the CPU time charged to the
+    /// worker (below `ns_per_call` when it was switched out).
+    #[serde(default)]
+    pub task_clock_ns: Option<f64>,
+    /// Context switches per timed batch (one batch per round).
+    #[serde(default)]
+    pub context_switches_per_round: Option<f64>,
+    /// CPU migrations per timed batch.
+    #[serde(default)]
+    pub cpu_migrations_per_round: Option<f64>,
+    /// Page faults per timed batch.
+    #[serde(default)]
+    pub page_faults_per_round: Option<f64>,
+    /// The other perf events counted (`--events`), per call:
+    /// `name=value` pairs joined by `;`.
+    #[serde(default)]
+    pub other_counters: Option<String>,
 }
 
 impl Row {
@@ -238,7 +255,49 @@ impl Row {
             processes: run.processes,
             layout: run.layout.clone(),
             precision: run.precision,
+            task_clock_ns: None,
+            context_switches_per_round: None,
+            cpu_migrations_per_round: None,
+            page_faults_per_round: None,
+            other_counters: None,
         }
+    }
+
+    /// Puts counted events in their columns: `(name, per call, per
+    /// round)` each. The CPU's events of the thread's set make the row's
+    /// counters `perf`.
+    pub fn set_counts<'a>(&mut self, events: impl IntoIterator<Item = (&'a str, f64, f64)>) {
+        let mut other: Vec<String> = Vec::new();
+        for (name, per_call, per_round) in events {
+            match name {
+                "task-clock" => self.task_clock_ns = Some(per_call),
+                "context-switches" => self.context_switches_per_round = Some(per_round),
+                "cpu-migrations" => self.cpu_migrations_per_round = Some(per_round),
+                "page-faults" => self.page_faults_per_round = Some(per_round),
+                _ => match self.cpu_counter(name) {
+                    Some(slot) => {
+                        *slot = Some(per_call);
+                        self.counter_source = CounterSource::Perf;
+                    }
+                    None => other.push(format!("{name}={per_call}")),
+                },
+            }
+        }
+        if !other.is_empty() {
+            self.other_counters = Some(other.join(";"));
+        }
+    }
+
+    /// The column of a CPU event of the thread's set.
+    fn cpu_counter(&mut self, name: &str) -> Option<&mut Option<f64>> {
+        Some(match name {
+            "branch-misses" => &mut self.branch_misses,
+            "branches" => &mut self.branches,
+            "instructions" => &mut self.instructions,
+            "cycles" => &mut self.cycles,
+            "cache-misses" => &mut self.cache_misses,
+            _ => return None,
+        })
     }
 
     /// What the row measures.
