@@ -61,6 +61,23 @@ fn quick_run_writes_a_complete_csv_and_json() {
     assert!(run.stdout.contains("precision: "), "{}", run.stdout);
     assert_eq!(run.stdout.contains("EMULATED"), expect_emulation());
     assert!(!run.stdout.contains("wrote"), "-q prints only the report");
+    // The counters: the software ones counted (or, under qemu-user, said
+    // to be missing), the CPU's either counted or <not supported>.
+    if expect_emulation() {
+        assert!(
+            run.stdout.contains("<not supported> task-clock, context-switches, cpu-migrations, page-faults: the emulator does not implement perf_event_open"),
+            "{}",
+            run.stdout
+        );
+    } else {
+        assert!(
+            run.stdout.contains("perf_event counters over")
+                && run.stdout.contains("task-clock ns/call")
+                && run.stdout.contains("noise (software counters): "),
+            "{}",
+            run.stdout
+        );
+    }
     let (csvs, jsons) = run_files(dir.path());
     assert_eq!((csvs.len(), jsons.len()), (1, 1));
     let rows = from_csv(&std::fs::read(&csvs[0]).unwrap(), "run.csv").unwrap();
@@ -102,8 +119,22 @@ fn quick_run_writes_a_complete_csv_and_json() {
                 );
                 match row.counter_source {
                     CounterSource::None => assert_eq!(row.branch_misses, None),
-                    CounterSource::Perf => {}
+                    CounterSource::Perf => assert!(row.branch_misses.is_some()),
                     CounterSource::Simulated => panic!("not asked to simulate"),
+                }
+                // The kernel's software events, counted around every batch
+                // wherever perf_event_open exists (not under qemu-user).
+                if expect_emulation() {
+                    assert_eq!(row.task_clock_ns, None, "{row:?}");
+                } else {
+                    assert!(row.task_clock_ns.unwrap() > 0.0, "{row:?}");
+                    for per_round in [
+                        row.context_switches_per_round,
+                        row.cpu_migrations_per_round,
+                        row.page_faults_per_round,
+                    ] {
+                        assert!(per_round.is_some_and(|v| v >= 0.0), "{row:?}");
+                    }
                 }
             }
         }
@@ -111,6 +142,13 @@ fn quick_run_writes_a_complete_csv_and_json() {
     let json: Vec<bpflab::results::Row> =
         serde_json::from_slice(&std::fs::read(&jsons[0]).unwrap()).unwrap();
     assert_eq!(json, rows);
+    let counted = rows.iter().any(|r| r.branch_misses.is_some());
+    assert_ne!(
+        counted,
+        run.stdout.contains("<not supported> branch-misses"),
+        "branch misses are counted or said to be unsupported: {}",
+        run.stdout
+    );
     // The run's own charts, beside the published figures.
     let arch = &rows[0].arch;
     for chart in [format!("ns_per_call_{arch}"), format!("speedup_{arch}")] {
@@ -194,6 +232,92 @@ fn simulated_counters_on_one_cell() {
     assert_eq!(row.cycles, None);
 }
 
+/// `--events` with one event outside the thread's set and one raw code:
+/// each counted (in `other_counters`) or reported `<not supported>` with
+/// a reason, never a silent zero.
+#[test]
+fn chosen_events_are_counted_or_said_to_be_unsupported() {
+    let dir = tempfile::tempdir().unwrap();
+    let plots = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let run = bpflab(&[
+        "run",
+        "--quick",
+        "--engines",
+        "old",
+        "--programs",
+        "fprog1",
+        "--modes",
+        "hit",
+        "--processes",
+        "1",
+        "--events",
+        "cpu-clock,L1-icache-load-misses",
+        "--out",
+        out,
+        "--plots",
+        plots.path().to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let (csvs, _) = run_files(dir.path());
+    let rows = from_csv(&std::fs::read(&csvs[0]).unwrap(), "run.csv").unwrap();
+    let other = rows[0].other_counters.clone().unwrap_or_default();
+    // Not asked for: the thread's CPU events.
+    assert_eq!(rows[0].branch_misses, None);
+    assert!(!run.stdout.contains("branch-misses"), "{}", run.stdout);
+    for event in ["cpu-clock", "L1-icache-load-misses"] {
+        let counted = other.contains(&format!("{event}="));
+        let unsupported = run
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("<not supported> ") && l.contains(event) && l.len() > 40);
+        assert!(counted != unsupported, "{event}: {other} / {}", run.stdout);
+    }
+    if !expect_emulation() {
+        assert!(
+            other.contains("cpu-clock="),
+            "a software event counts: {other}"
+        );
+        assert!(run.stdout.contains("cpu-clock ns/call"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn events_lists_what_counts_here() {
+    let run = bpflab(&["events", "task-clock,branch-misses,r00c4"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("task-clock     software  "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        lines[2].starts_with("r00c4          raw       "),
+        "{}",
+        run.stdout
+    );
+    if expect_emulation() {
+        assert!(lines[0].ends_with("<not supported> [1]"), "{}", run.stdout);
+        assert!(
+            run.stdout
+                .contains("[1] the emulator does not implement perf_event_open"),
+            "{}",
+            run.stdout
+        );
+    } else {
+        assert!(lines[0].ends_with("counts"), "{}", run.stdout);
+    }
+    // Every <not supported> line points at a reason printed below.
+    for line in &lines[..3] {
+        if let Some(n) = line.split("<not supported> ").nth(1) {
+            assert!(run.stdout.contains(&format!("\n{n} ")), "{}", run.stdout);
+        }
+    }
+    assert_user_error(&bpflab(&["events", "nope"]), "unknown event 'nope'");
+}
+
 #[test]
 fn bad_options_fail_before_measuring_and_leave_no_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -213,6 +337,11 @@ fn bad_options_fail_before_measuring_and_leave_no_file() {
         (vec!["--processes", "0"], "--processes 0"),
         (vec!["--max-seconds", "0"], "--max-seconds 0"),
         (vec!["--process-seconds", "inf"], "--process-seconds inf"),
+        (
+            vec!["--events", "branch-misses,branch-mises"],
+            "--events: unknown event 'branch-mises'",
+        ),
+        (vec!["--events", "cycles:x"], "unknown modifier ':x'"),
         (
             vec!["--out", under_file.to_str().unwrap()],
             "cannot be created",

@@ -219,11 +219,12 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
         anyhow::bail!("--simulate cannot run under emulation: {why}");
     }
     let mut budget = Budget::new(args)?;
-    let (opened, unavailable) = open_events(&args.events, args.simulate, args.quiet)?;
-    budget.worker.events = opened;
+    let asked = run_events(&args.events, args.simulate)?;
     results::ensure_writable(&args.out)?;
     results::ensure_writable(&args.plots)?;
     check_samples(&plan.engines)?;
+    let (opened, unavailable) = open_events(&asked, args.quiet);
+    budget.worker.events = opened;
     if let (false, Some(why)) = (args.quiet, &machine.emulation) {
         eprintln!("emulated: {why}; results are marked emulated");
     }
@@ -291,32 +292,32 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
 }
 
 /// The events a run counts: the software ones always, the `--events` list
-/// too unless `--simulate` counts branches instead. Each is opened here
-/// first, so that workers get only those that open, and the others are
-/// reported with the reason (and printed, `perf stat`'s way, unless quiet).
-fn open_events(
-    list: &str,
-    simulate: bool,
-    quiet: bool,
-) -> anyhow::Result<(Vec<EventSpec>, Vec<Unavailable>)> {
+/// too unless `--simulate` counts branches instead.
+fn run_events(list: &str, simulate: bool) -> anyhow::Result<Vec<EventSpec>> {
     let asked = EventSpec::parse_list(list).map_err(|e| anyhow::anyhow!("--events: {e}"))?;
     let mut specs =
         EventSpec::parse_list(&events::ALWAYS.join(",")).map_err(|e| anyhow::anyhow!("{e}"))?;
     if !simulate {
-        specs.extend(
-            asked
-                .into_iter()
-                .filter(|e| !specs.contains(e))
-                .collect::<Vec<_>>(),
-        );
-    }
-    let (counters, unavailable) = Counters::open(&specs);
-    if !quiet {
-        for u in &unavailable {
-            eprintln!("counters: <not supported> {}: {}", u.event, u.reason);
+        for spec in asked {
+            if !specs.contains(&spec) {
+                specs.push(spec);
+            }
         }
     }
-    Ok((counters.specs().cloned().collect(), unavailable))
+    Ok(specs)
+}
+
+/// Opens each of `specs` here first, so that workers get only those that
+/// open; the others are returned with the reason (and printed, one line
+/// per reason, unless quiet).
+fn open_events(specs: &[EventSpec], quiet: bool) -> (Vec<EventSpec>, Vec<Unavailable>) {
+    let (counters, unavailable) = Counters::open(specs);
+    if !quiet {
+        for (reason, events) in counters::unavailable::by_reason(&unavailable) {
+            eprintln!("counters: <not supported> {}: {reason}", events.join(", "));
+        }
+    }
+    (counters.specs().cloned().collect(), unavailable)
 }
 
 /// The seed of worker process `i` of a run seeded `seed`.

@@ -244,6 +244,46 @@ mod tests {
     }
 
     #[test]
+    fn the_probe_wraps_each_timed_batch_and_nothing_else() {
+        /// Logs the probe's calls and the clock at each.
+        struct Log<'a>(&'a Cell<f64>, Vec<(bool, usize, u64, f64)>);
+        impl BatchProbe for Log<'_> {
+            fn start(&mut self) {
+                self.1.push((true, usize::MAX, 0, self.0.get()));
+            }
+            fn stop(&mut self, cell: usize, calls: u64) {
+                self.1.push((false, cell, calls, self.0.get()));
+            }
+        }
+        let now = Cell::new(0.0);
+        let mut cells: Vec<_> = (0..3)
+            .map(|i| {
+                let now = &now;
+                move |n: u64| now.set(now.get() + n as f64 * (i + 1) as f64)
+            })
+            .collect();
+        let plan = RoundPlan {
+            max_rounds: 7,
+            ..PLAN
+        };
+        let mut log = Log(&now, Vec::new());
+        let rounds = run(&mut cells, &mut FakeClock(&now), &plan, 3, &mut log);
+        let log = log.1;
+        assert_eq!(
+            log.len(),
+            2 * 3 * 7,
+            "one start and one stop per timed batch"
+        );
+        for (pair, r) in log.chunks(2).zip(0..) {
+            let ((start, _, _, t0), (stop, cell, calls, t1)) = (pair[0], pair[1]);
+            assert!(start && !stop, "{pair:?}");
+            assert_eq!(calls, rounds.batches[cell]);
+            // The batch ran between them: the clock moved by its calls.
+            assert_eq!(t1 - t0, (calls * (cell as u64 + 1)) as f64, "batch {r}");
+        }
+    }
+
+    #[test]
     fn paired_ratios_cancel_the_machines_phases() {
         // Two engines charged 2:1 per call, on a machine whose speed
         // changes by up to 3x in phases of 5 ms, with a little jitter.

@@ -485,7 +485,7 @@ pub(crate) mod tests {
         let csv = to_csv(&rows).unwrap();
         let text = String::from_utf8(csv.clone()).unwrap();
         assert!(text.starts_with(
-            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result,emulated,ns_ci_low,ns_ci_high,rounds,speedup,speedup_ci_low,speedup_ci_high,seed,processes,layout,precision\n"
+            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result,emulated,ns_ci_low,ns_ci_high,rounds,speedup,speedup_ci_low,speedup_ci_high,seed,processes,layout,precision,task_clock_ns,context_switches_per_round,cpu_migrations_per_round,page_faults_per_round,other_counters\n"
         ));
         assert_eq!(from_csv(&csv, "x.csv").unwrap(), rows);
         let json = serde_json::to_vec(&rows).unwrap();
@@ -496,7 +496,7 @@ pub(crate) mod tests {
     fn bad_csv_names_the_line() {
         let mut csv = to_csv(&[sample_row()]).unwrap();
         csv.extend_from_slice(
-            b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false,,,,,,,,,,\n",
+            b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false,,,,,,,,,,,,,,,\n",
         );
         let err = from_csv(&csv, "runs.csv").unwrap_err().to_string();
         assert!(err.starts_with("runs.csv:3: column skbs: "), "{err}");
