@@ -371,7 +371,7 @@ fn branch_table(
         .map(|r| r.counter_source)
         .find(|s| *s != CounterSource::None);
     let Some(source) = source else {
-        return "branch misses: unavailable (this machine exposes no hardware counters); \
+        return "branch misses: none counted in this run (the counters below say why); \
                 `bpflab run --simulate` gives valgrind's simulated counts\n"
             .to_string();
     };
@@ -474,7 +474,7 @@ old         1.00x (1.00x)  1.00x (1.00x)  1.00x (1.00x)  1.00x (1.00x)
 ext         2.00x (3.00x)  2.00x (3.00x)  2.00x (3.00x)  2.00x (3.00x)
 ext-switch      1.25x (-)      1.25x (-)      1.25x (-)      1.25x (-)
 
-branch misses: unavailable (this machine exposes no hardware counters); `bpflab run --simulate` gives valgrind's simulated counts
+branch misses: none counted in this run (the counters below say why); `bpflab run --simulate` gives valgrind's simulated counts
 ";
         assert_eq!(text, want);
     }
