@@ -43,9 +43,10 @@ pub struct Noise {
     pub migrations: f64,
     /// Page faults over all batches.
     pub page_faults: f64,
-    /// The batches' task-clock over their wall-clock time: the share of
-    /// the time the worker was on a CPU (`None` without task-clock).
-    pub cpu_share: Option<f64>,
+    /// The share of the batches' wall time the worker spent off a CPU:
+    /// per batch, its wall time less its task-clock where that is positive
+    /// (`None` without task-clock). About 0 when nothing preempted it.
+    pub off_cpu: Option<f64>,
 }
 
 /// The events every process counted, in the first process's order.
@@ -61,22 +62,36 @@ pub fn events(processes: &[ProcessSamples]) -> Vec<String> {
         .collect()
 }
 
-/// Every (batch count, calls in the batch, wall ns of the batch, counted
-/// round) of `event` in cell `cell`, over all processes.
+/// One timed batch of one cell as the counters saw it.
+struct Batch {
+    /// What the event counted, `None` where it did not run.
+    count: Option<f64>,
+    /// Calls in the batch.
+    calls: f64,
+    /// The batch's wall time, ns.
+    wall_ns: f64,
+    /// Whether its round is one the times count.
+    counted: bool,
+}
+
+/// Every timed batch of cell `cell` over all processes, with what `event`
+/// counted in it; `quiet[process]` lists the rounds the times count.
 fn batches<'a>(
     processes: &'a [ProcessSamples],
     cell: usize,
     event: &'a str,
     quiet: &'a [Vec<usize>],
-) -> impl Iterator<Item = (Option<f64>, f64, f64, bool)> + 'a {
+) -> impl Iterator<Item = Batch> + 'a {
     processes.iter().zip(quiet).flat_map(move |(p, quiet)| {
         let c = &p.cells[cell];
         let i = p.events.iter().position(|e| e == event);
         let counts = i.and_then(|i| c.counts.get(i));
         let calls = c.batch as f64;
-        c.ns.iter().enumerate().map(move |(r, ns)| {
-            let count = counts.and_then(|v| v.get(r).copied().flatten());
-            (count, calls, ns * calls, quiet.contains(&r))
+        c.ns.iter().enumerate().map(move |(r, ns)| Batch {
+            count: counts.and_then(|v| v.get(r).copied().flatten()),
+            calls,
+            wall_ns: ns * calls,
+            counted: quiet.contains(&r),
         })
     })
 }
@@ -92,7 +107,7 @@ pub fn cell_events(
         .iter()
         .filter_map(|event| {
             let measured: Vec<(f64, f64)> = batches(processes, cell, event, &none)
-                .filter_map(|(count, calls, _, _)| Some((count?, calls)))
+                .filter_map(|b| Some((b.count?, b.calls)))
                 .collect();
             if measured.is_empty() {
                 return None;
@@ -129,30 +144,34 @@ pub fn noise(processes: &[ProcessSamples], quiet: &[Vec<usize>]) -> Option<Noise
         counted_switched: 0,
         migrations: 0.0,
         page_faults: 0.0,
-        cpu_share: None,
+        off_cpu: None,
     };
     let total = |cell, event| -> f64 {
         batches(processes, cell, event, quiet)
-            .filter_map(|(v, ..)| v)
+            .filter_map(|b| b.count)
             .sum()
     };
-    let (mut task, mut wall) = (0.0, 0.0);
+    let (mut off, mut wall) = (0.0, 0.0);
     for cell in 0..cells {
-        for (count, _, ns, counted) in batches(processes, cell, "context-switches", quiet) {
-            let Some(count) = count else { continue };
+        let switches = batches(processes, cell, "context-switches", quiet);
+        let task = batches(processes, cell, "task-clock", quiet);
+        for (b, task) in switches.zip(task) {
+            let Some(count) = b.count else { continue };
             let switched = count > 0.0;
             noise.batches += 1;
             noise.switched += switched as u64;
-            noise.counted_batches += counted as u64;
-            noise.counted_switched += (counted && switched) as u64;
-            wall += ns;
+            noise.counted_batches += b.counted as u64;
+            noise.counted_switched += (b.counted && switched) as u64;
+            if let Some(task) = task.count {
+                off += (b.wall_ns - task).max(0.0);
+                wall += b.wall_ns;
+            }
         }
         noise.migrations += total(cell, "cpu-migrations");
         noise.page_faults += total(cell, "page-faults");
-        task += total(cell, "task-clock");
     }
-    if has("task-clock") && wall > 0.0 {
-        noise.cpu_share = Some(task / wall);
+    if wall > 0.0 {
+        noise.off_cpu = Some(off / wall);
     }
     Some(noise)
 }
@@ -232,12 +251,14 @@ mod tests {
                 "page-faults",
             ],
             vec![
-                // Each batch takes 10,000 ns of wall time.
+                // Each batch takes 10,000 ns of wall time; the second was
+                // off a CPU for half of it; the last one's counter window
+                // was a little wider than its timed window.
                 vec![
                     Some(10_000.0),
                     Some(5_000.0),
                     Some(10_000.0),
-                    Some(10_000.0),
+                    Some(10_040.0),
                 ],
                 vec![Some(0.0), Some(3.0), Some(0.0), Some(1.0)],
                 vec![Some(0.0), Some(1.0), Some(0.0), Some(0.0)],
@@ -249,7 +270,7 @@ mod tests {
         assert_eq!((n.batches, n.switched), (4, 2));
         assert_eq!((n.counted_batches, n.counted_switched), (2, 0));
         assert_eq!((n.migrations, n.page_faults), (1.0, 2.0));
-        assert!((n.cpu_share.unwrap() - 35_000.0 / 40_000.0).abs() < 1e-12);
+        assert!((n.off_cpu.unwrap() - 5_000.0 / 40_000.0).abs() < 1e-12);
         let without = process(&["task-clock"], vec![vec![Some(1.0); 4]]);
         assert_eq!(noise(&[without], &quiet), None);
     }

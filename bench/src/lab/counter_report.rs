@@ -14,9 +14,9 @@ use crate::table::Table;
 /// (milliseconds) into a batch of about one.
 const SWITCHED_WARNING: f64 = 0.05;
 
-/// A share of the batches' wall time on a CPU below which the worker
+/// A share of the batches' wall time off a CPU above which the worker
 /// was visibly kept off it.
-const CPU_SHARE_WARNING: f64 = 0.97;
+const OFF_CPU_WARNING: f64 = 0.03;
 
 /// How an event is shown: the kernel's clocks in ns per call, its rare
 /// events (switches, migrations, faults) per round (one timed batch), the
@@ -120,13 +120,13 @@ pub fn noise_line(n: &Noise) -> String {
         figure(n.migrations),
         figure(n.page_faults),
     );
-    if let Some(cpu) = n.cpu_share {
+    if let Some(off) = n.off_cpu {
         line.push_str(&format!(
-            "; on a CPU {:.1}% of the batches' wall time",
-            cpu * 100.0
+            "; off a CPU {:.2}% of the batches' wall time",
+            off * 100.0
         ));
     }
-    let warn = counted > SWITCHED_WARNING || n.cpu_share.is_some_and(|c| c < CPU_SHARE_WARNING);
+    let warn = counted > SWITCHED_WARNING || n.off_cpu.is_some_and(|o| o > OFF_CPU_WARNING);
     if warn {
         line = format!(
             "WARNING: the machine was busy: {line}; other tasks took this CPU during the counted rounds, so times and ratios may be off (close other programs, or run longer)"
@@ -140,7 +140,7 @@ pub fn noise_line(n: &Noise) -> String {
 mod tests {
     use super::*;
 
-    fn noise(switched: u64, counted_switched: u64, cpu: Option<f64>) -> Noise {
+    fn noise(switched: u64, counted_switched: u64, off: Option<f64>) -> Noise {
         Noise {
             batches: 1000,
             switched,
@@ -148,25 +148,25 @@ mod tests {
             counted_switched,
             migrations: 0.0,
             page_faults: 3.0,
-            cpu_share: cpu,
+            off_cpu: off,
         }
     }
 
     #[test]
     fn quiet_batches_make_a_plain_noise_line() {
-        let line = noise_line(&noise(31, 2, Some(0.995)));
+        let line = noise_line(&noise(31, 2, Some(0.0012)));
         assert_eq!(
             line,
-            "noise (software counters): the worker was switched out during 3.10% of 1000 timed batches, 0.80% of the 250 in the rounds the times count; 0 CPU migrations and 3.000 page faults inside batches; on a CPU 99.5% of the batches' wall time\n"
+            "noise (software counters): the worker was switched out during 3.10% of 1000 timed batches, 0.80% of the 250 in the rounds the times count; 0 CPU migrations and 3.000 page faults inside batches; off a CPU 0.12% of the batches' wall time\n"
         );
     }
 
     #[test]
-    fn disturbed_counted_rounds_or_a_low_cpu_share_warn() {
+    fn disturbed_counted_rounds_or_time_off_the_cpu_warn() {
         assert!(
-            noise_line(&noise(100, 20, Some(0.99))).starts_with("WARNING: the machine was busy")
+            noise_line(&noise(100, 20, Some(0.01))).starts_with("WARNING: the machine was busy")
         );
-        assert!(noise_line(&noise(10, 0, Some(0.9))).starts_with("WARNING"));
+        assert!(noise_line(&noise(10, 0, Some(0.1))).starts_with("WARNING"));
         assert!(!noise_line(&noise(10, 0, None)).starts_with("WARNING"));
     }
 
