@@ -203,8 +203,6 @@ pub struct Method {
     pub block: usize,
     /// The ratios' target half-width (0.01 = 1%).
     pub precision: f64,
-    /// The events asked for that cannot be counted here, and why.
-    pub unavailable: Vec<Unavailable>,
 }
 
 /// Runs the lab; `layout` names the code layout this binary was linked
@@ -234,8 +232,7 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
         now.duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as u64)
     });
-    let (analysis, mut method) = measure(args, &budget, seed, layout)?;
-    method.unavailable = unavailable;
+    let (analysis, method) = measure(args, &budget, seed, layout)?;
     let info = RunInfo {
         run_id: format!(
             "{}-{}",
@@ -273,7 +270,7 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
     );
     print!(
         "{}",
-        counter_report::counters_report(&analysis, &method.unavailable, args.markdown)
+        counter_report::counters_report(&analysis, &unavailable, args.markdown)
     );
     let plotted = crate::plot::plot_rows(&[rows, published].concat(), &args.plots)?;
     if !args.quiet {
@@ -295,8 +292,7 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
 /// too unless `--simulate` counts branches instead.
 fn run_events(list: &str, simulate: bool) -> anyhow::Result<Vec<EventSpec>> {
     let asked = EventSpec::parse_list(list).map_err(|e| anyhow::anyhow!("--events: {e}"))?;
-    let mut specs =
-        EventSpec::parse_list(&events::ALWAYS.join(",")).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut specs = events::always();
     if !simulate {
         for spec in asked {
             if !specs.contains(&spec) {
@@ -382,7 +378,6 @@ fn measure(
                 layout: layout.unwrap_or("default").to_string(),
                 block: settings.block,
                 precision: budget.precision,
-                unavailable: Vec::new(),
             };
             return Ok((analysis, method));
         }

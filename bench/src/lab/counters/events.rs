@@ -71,6 +71,14 @@ pub const ALWAYS: [&str; 4] = [
     "page-faults",
 ];
 
+/// [`ALWAYS`], ready to open.
+pub fn always() -> Vec<EventSpec> {
+    ALWAYS
+        .iter()
+        .map(|name| EventSpec::parse(name).expect("ALWAYS holds perf names"))
+        .collect()
+}
+
 /// The hardware events `bpflab run` counts unless `--events` says
 /// otherwise: the thread's `perf stat` evidence, branch misses, with what
 /// puts it in proportion.
@@ -323,8 +331,7 @@ mod tests {
             let e = EventSpec::parse(&name).unwrap();
             assert_eq!((e.kind, e.name), (kind, name));
         }
-        for name in ALWAYS {
-            assert!(EventSpec::parse(name).unwrap().is_software());
-        }
+        assert!(always().iter().all(EventSpec::is_software));
+        assert_eq!(always().len(), ALWAYS.len());
     }
 }
