@@ -194,6 +194,15 @@ fn markdown_report() {
             .contains("| engine | fprog1 hit | fprog1 miss | fprog2 hit | fprog2 miss |")
     );
     assert!(run.stdout.contains("| old | - ("), "{}", run.stdout);
+    // perf's angle brackets would read as HTML tags: quoted.
+    assert!(!run.stdout.contains("\n<not supported>"), "{}", run.stdout);
+    if !expect_emulation() {
+        assert!(
+            run.stdout.contains("| cell | task-clock ns/call |"),
+            "{}",
+            run.stdout
+        );
+    }
 }
 
 #[test]

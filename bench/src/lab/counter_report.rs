@@ -66,7 +66,7 @@ pub fn counters_report(analysis: &Analysis, unavailable: &[Unavailable], markdow
                         c.counters
                             .iter()
                             .find(|e| &e.event == name)
-                            .map_or("<not counted>".into(), cell_text)
+                            .map_or_else(|| angled("not counted", markdown), cell_text)
                     }))
                     .collect()
             })
@@ -80,7 +80,7 @@ pub fn counters_report(analysis: &Analysis, unavailable: &[Unavailable], markdow
                 "perf_event counters over {} rounds: per call ± their standard deviation over rounds; the kernel's switches, migrations and faults per round (one timed batch of the cell){}",
                 analysis.rounds_timed,
                 if cpu {
-                    "; the CPU's events count user space only (add :uk for the kernel too)"
+                    "; the CPU's events count user space only unless named with :k or :uk"
                 } else {
                     ""
                 }
@@ -91,7 +91,7 @@ pub fn counters_report(analysis: &Analysis, unavailable: &[Unavailable], markdow
         out.push('\n');
         out.push_str(&table.render(markdown));
     }
-    out.push_str(&not_supported(unavailable));
+    out.push_str(&not_supported(unavailable, markdown));
     if let Some(noise) = &analysis.noise {
         out.push_str(&noise_line(noise));
     }
@@ -99,11 +99,27 @@ pub fn counters_report(analysis: &Analysis, unavailable: &[Unavailable], markdow
 }
 
 /// `<not supported>` lines, one per reason, naming its events.
-fn not_supported(unavailable: &[Unavailable]) -> String {
+fn not_supported(unavailable: &[Unavailable], markdown: bool) -> String {
     by_reason(unavailable)
         .iter()
-        .map(|(reason, events)| format!("<not supported> {}: {reason}\n", events.join(", ")))
+        .map(|(reason, events)| {
+            format!(
+                "{} {}: {reason}\n",
+                angled("not supported", markdown),
+                events.join(", ")
+            )
+        })
         .collect()
+}
+
+/// `<text>` as perf writes it; in code quotes in Markdown, where it would
+/// read as an HTML tag and vanish.
+fn angled(text: &str, markdown: bool) -> String {
+    if markdown {
+        format!("`<{text}>`")
+    } else {
+        format!("<{text}>")
+    }
 }
 
 /// What the software events say about the timed batches, with a warning
@@ -112,13 +128,13 @@ pub fn noise_line(n: &Noise) -> String {
     let share = |part: u64, all: u64| part as f64 / all.max(1) as f64;
     let counted = share(n.counted_switched, n.counted_batches);
     let mut line = format!(
-        "noise (software counters): the worker was switched out during {:.2}% of {} timed batches, {:.2}% of the {} in the rounds the times count; {} CPU migrations and {} page faults inside batches",
+        "noise (software counters): the worker was switched out during {:.2}% of {} timed batches, {:.2}% of the {} in the rounds the times count; {:.0} CPU migrations and {:.0} page faults inside batches",
         share(n.switched, n.batches) * 100.0,
         n.batches,
         counted * 100.0,
         n.counted_batches,
-        figure(n.migrations),
-        figure(n.page_faults),
+        n.migrations,
+        n.page_faults,
     );
     if let Some(off) = n.off_cpu {
         line.push_str(&format!(
@@ -157,7 +173,7 @@ mod tests {
         let line = noise_line(&noise(31, 2, Some(0.0012)));
         assert_eq!(
             line,
-            "noise (software counters): the worker was switched out during 3.10% of 1000 timed batches, 0.80% of the 250 in the rounds the times count; 0 CPU migrations and 3.000 page faults inside batches; off a CPU 0.12% of the batches' wall time\n"
+            "noise (software counters): the worker was switched out during 3.10% of 1000 timed batches, 0.80% of the 250 in the rounds the times count; 0 CPU migrations and 3 page faults inside batches; off a CPU 0.12% of the batches' wall time\n"
         );
     }
 
@@ -186,8 +202,6 @@ mod tests {
             per_call: 2.5,
             per_round: 2500.0,
             spread: Some(0.031),
-            rounds: 10,
-            nonzero_rounds: 10,
         };
         assert_eq!(cell_text(&e), "2.500 ±3.1%");
     }
@@ -198,14 +212,15 @@ mod tests {
             event: e.into(),
             reason: r.into(),
         };
-        let text = not_supported(&[
+        let all = [
             u("branch-misses", "no PMU"),
             u("r1", "rejected"),
             u("cycles", "no PMU"),
-        ]);
+        ];
         assert_eq!(
-            text,
+            not_supported(&all, false),
             "<not supported> branch-misses, cycles: no PMU\n<not supported> r1: rejected\n"
         );
+        assert!(not_supported(&all, true).starts_with("`<not supported>` branch-misses, cycles"));
     }
 }
