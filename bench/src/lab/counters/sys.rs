@@ -5,7 +5,7 @@
 //! and `perf-event-open-sys` has no armv7 bindings; two of the thread's three
 //! architectures would get no counters. What the lab needs is small and the
 //! same on every Linux architecture: the attribute struct's first 72 bytes
-//! (`PERF_ATTR_SIZE_VER1`), three ioctls whose numbers do not depend on the
+//! (`PERF_ATTR_SIZE_VER1`), two ioctls whose numbers do not depend on the
 //! architecture on x86 and Arm, and `read` with the two times. `libc` knows
 //! each target's syscall number.
 
