@@ -91,8 +91,14 @@ pub fn counters_report(analysis: &Analysis, unavailable: &[Unavailable], markdow
         out.push('\n');
         out.push_str(&table.render(markdown));
     }
-    out.push_str(&not_supported(unavailable, markdown));
+    // Markdown takes a line right after a table for one of its rows, and
+    // joins lines into one paragraph: blank lines part them.
+    let gap = if markdown { "\n" } else { "" };
+    for line in not_supported(unavailable, markdown).lines() {
+        out.push_str(&format!("{gap}{line}\n"));
+    }
     if let Some(noise) = &analysis.noise {
+        out.push_str(gap);
         out.push_str(&noise_line(noise));
     }
     out

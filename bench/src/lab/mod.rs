@@ -23,6 +23,7 @@ pub mod analysis;
 pub mod counted;
 pub mod counter_report;
 pub mod counters;
+pub mod html;
 pub mod machine;
 pub mod plan;
 pub mod report;
@@ -53,9 +54,10 @@ pub struct LabArgs {
     /// Folder for the run's CSV and JSON.
     #[arg(long, default_value = "results", value_name = "DIR")]
     out: PathBuf,
-    /// Folder for the run's charts (beside the published figures).
-    #[arg(long, default_value = "plots", value_name = "DIR")]
-    plots: PathBuf,
+    /// Folder for the run's charts (beside the published figures)
+    /// [default: the run's own folder in --out, with its HTML report].
+    #[arg(long, value_name = "DIR")]
+    plots: Option<PathBuf>,
     /// Print only the report: no progress bar, no file lines.
     #[arg(short, long)]
     quiet: bool,
@@ -110,7 +112,7 @@ impl Default for LabArgs {
         LabArgs {
             plan: PlanArgs::default(),
             out: PathBuf::from("results"),
-            plots: PathBuf::from("plots"),
+            plots: None,
             quiet: false,
             quick: false,
             simulate: false,
@@ -219,7 +221,9 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
     let mut budget = Budget::new(args)?;
     let asked = run_events(&args.events, args.simulate)?;
     results::ensure_writable(&args.out)?;
-    results::ensure_writable(&args.plots)?;
+    if let Some(plots) = &args.plots {
+        results::ensure_writable(plots)?;
+    }
     check_samples(&plan.engines)?;
     let (opened, unavailable) = open_events(&asked, args.quiet);
     budget.worker.events = opened;
@@ -233,14 +237,16 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
             .map_or(0, |d| d.as_nanos() as u64)
     });
     let (analysis, method) = measure(args, &budget, seed, layout)?;
+    let base_id = format!(
+        "{}-{}",
+        timestamp.replace([':', '-'], ""),
+        machine
+            .host
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+    );
+    let (run_id, run_dir) = results::claim_run_id(&args.out, &base_id)?;
     let info = RunInfo {
-        run_id: format!(
-            "{}-{}",
-            timestamp.replace([':', '-'], ""),
-            machine
-                .host
-                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
-        ),
+        run_id,
         timestamp,
         host: machine.host.clone(),
         cpu_model: machine.cpu_model.clone(),
@@ -253,6 +259,10 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
         processes: Some(analysis.processes as u64),
         layout: Some(method.layout.clone()),
         precision: Some(budget.precision),
+        quick: Some(args.quick),
+        commit: Some(env!("BPFLAB_COMMIT").to_string()),
+        features: Some(features()),
+        command: Some(command_line()),
     };
     let mut rows = rows(&info, &analysis);
     if args.simulate {
@@ -260,19 +270,20 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
     }
     let (csv, json) = results::write_run(&args.out, &info.run_id, &rows)?;
     let published = published::published_rows();
-    print!(
-        "{}",
-        report::report(&rows, &published, &machine.arch, args.markdown)
-    );
-    print!(
-        "{}",
-        report::method_report(&method, &analysis, args.markdown)
-    );
-    print!(
-        "{}",
-        counter_report::counters_report(&analysis, &unavailable, args.markdown)
-    );
-    let plotted = crate::plot::plot_rows(&[rows, published].concat(), &args.plots)?;
+    let report = |markdown| {
+        [
+            report::report(&rows, &published, &machine.arch, markdown),
+            report::method_report(&method, &analysis, markdown),
+            counter_report::counters_report(&analysis, &unavailable, markdown),
+        ]
+        .concat()
+    };
+    print!("{}", report(args.markdown));
+    let charts_dir = args.plots.as_ref().unwrap_or(&run_dir);
+    let plotted = crate::plot::plot_rows(&[rows.clone(), published.clone()].concat(), charts_dir)?;
+    let page = html::page(&info, &report(true), &plotted.files, &[&csv, &json])?;
+    let page_path = run_dir.join("report.html");
+    results::write_new(&page_path, page.as_bytes())?;
     if !args.quiet {
         println!("\nwrote {} and {}", csv.display(), json.display());
         for note in &plotted.notes {
@@ -284,8 +295,41 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
             .map(|f| f.display().to_string())
             .collect();
         println!("wrote {} chart files: {}", charts.len(), charts.join(", "));
+        println!("wrote {} (open it in a browser)", page_path.display());
     }
     Ok(())
+}
+
+/// The cargo features this binary was built with, comma-separated
+/// (`none` without any).
+fn features() -> String {
+    let on: Vec<&str> = [("libpcap", cfg!(feature = "libpcap"))]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+    if on.is_empty() {
+        "none".into()
+    } else {
+        on.join(",")
+    }
+}
+
+/// This process's command line, each argument quoted where a shell would
+/// need it.
+fn command_line() -> String {
+    std::env::args()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=,:@%+".contains(c));
+            if plain {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The events a run counts: the software ones always, the `--events` list

@@ -236,12 +236,15 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
         )
     };
     let mut out = format!(
-        "\nmethod: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {:.0} s, seed {}; {counted}; {layout}; intervals: 95%, bootstrap over blocks of {} consecutive processes (the machine's phases span several), then rounds\n",
+        "\nmethod: interleaved rounds (each round times every cell once, in a fresh shuffled order) in {} worker process{}, {:.0} s, seed {}; {counted}; {layout}; intervals: 95%, bootstrap over blocks of {} consecutive processes (the machine's phases span several), then rounds\n{}",
         processes,
         if processes == 1 { "" } else { "es" },
         method.seconds,
         method.seed,
-        method.block
+        method.block,
+        // Markdown joins lines into one paragraph unless a blank line
+        // parts them.
+        if markdown { "\n" } else { "" }
     );
     let target = method.precision * 100.0;
     let imprecise = analysis.imprecise(method.precision);

@@ -109,6 +109,16 @@ pub struct RunInfo {
     pub layout: Option<String>,
     /// The interval half-width every ratio was to reach (0.01 = 1%).
     pub precision: Option<f64>,
+    /// A `--quick` smoke run (fewer, shorter processes): not to be compared
+    /// with full runs.
+    pub quick: Option<bool>,
+    /// The source the binary was built from: the git commit, `-dirty` when
+    /// the tree had uncommitted changes.
+    pub commit: Option<String>,
+    /// The cargo features the binary was built with.
+    pub features: Option<String>,
+    /// The command line that made the run.
+    pub command: Option<String>,
 }
 
 /// One measured (or published) cell: engine × program × mode on a machine.
@@ -215,6 +225,19 @@ pub struct Row {
     /// `name=value` pairs joined by `;`.
     #[serde(default)]
     pub other_counters: Option<String>,
+    /// A `--quick` smoke run (empty in files written before this column).
+    #[serde(default)]
+    pub quick: Option<bool>,
+    /// The git commit the binary was built from, `-dirty` with
+    /// uncommitted changes.
+    #[serde(default)]
+    pub commit: Option<String>,
+    /// The cargo features the binary was built with.
+    #[serde(default)]
+    pub features: Option<String>,
+    /// The command line that made the run.
+    #[serde(default)]
+    pub command: Option<String>,
 }
 
 impl Row {
@@ -260,6 +283,10 @@ impl Row {
             cpu_migrations_per_round: None,
             page_faults_per_round: None,
             other_counters: None,
+            quick: run.quick,
+            commit: run.commit.clone(),
+            features: run.features.clone(),
+            command: run.command.clone(),
         }
     }
 
@@ -385,6 +412,16 @@ pub fn from_csv(text: &[u8], name: &str) -> anyhow::Result<Vec<Row>> {
 /// Writes `bytes` to `path` through a temporary file in the same folder
 /// and a rename, so a reader never sees a half-written file.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_through_temp(path, bytes, true)
+}
+
+/// Like [`write_atomically`], but never replaces an existing file: a
+/// run's results are never written over another's.
+pub fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_through_temp(path, bytes, false)
+}
+
+fn write_through_temp(path: &Path, bytes: &[u8], replace: bool) -> anyhow::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
         .prefix(".bpflab-")
@@ -400,17 +437,50 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             .as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644));
     }
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    if replace {
+        tmp.persist(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    } else {
+        tmp.persist_noclobber(path)
+            .with_context(|| format!("cannot write {} (it exists?)", path.display()))?;
+    }
     Ok(())
 }
 
-/// Writes a run's CSV and JSON files; returns their paths.
+/// Claims a run id in `dir`: `base`, or `base-2`, `base-3`... when another
+/// run (maybe running at the same moment) has it. The claim is the run's
+/// own folder, created exclusively (for its charts and HTML report); an id
+/// whose CSV or JSON exists is skipped too. Returns the id and the folder.
+pub fn claim_run_id(dir: &Path, base: &str) -> anyhow::Result<(String, PathBuf)> {
+    for n in 1..10_000 {
+        let id = if n == 1 {
+            base.to_string()
+        } else {
+            format!("{base}-{n}")
+        };
+        let (csv, json) = run_paths(dir, &id);
+        if csv.exists() || json.exists() {
+            continue;
+        }
+        let folder = dir.join(&id);
+        match std::fs::create_dir(&folder) {
+            Ok(()) => return Ok((id, folder)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot create {}", folder.display()));
+            }
+        }
+    }
+    anyhow::bail!("no free run id for {base} in {}", dir.display())
+}
+
+/// Writes a run's CSV and JSON files, never over existing ones; returns
+/// their paths.
 pub fn write_run(dir: &Path, run_id: &str, rows: &[Row]) -> anyhow::Result<(PathBuf, PathBuf)> {
     let (csv_path, json_path) = run_paths(dir, run_id);
     let json = serde_json::to_vec_pretty(rows)?;
-    write_atomically(&csv_path, &to_csv(rows)?)?;
-    write_atomically(&json_path, &json)?;
+    write_new(&csv_path, &to_csv(rows)?)?;
+    write_new(&json_path, &json)?;
     Ok((csv_path, json_path))
 }
 
@@ -433,6 +503,7 @@ pub(crate) mod tests {
             processes: Some(3),
             layout: Some("default".into()),
             precision: Some(0.01),
+            ..RunInfo::default()
         }
     }
 
@@ -485,7 +556,7 @@ pub(crate) mod tests {
         let csv = to_csv(&rows).unwrap();
         let text = String::from_utf8(csv.clone()).unwrap();
         assert!(text.starts_with(
-            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result,emulated,ns_ci_low,ns_ci_high,rounds,speedup,speedup_ci_low,speedup_ci_high,seed,processes,layout,precision,task_clock_ns,context_switches_per_round,cpu_migrations_per_round,page_faults_per_round,other_counters\n"
+            "run_id,timestamp,host,cpu_model,arch,os,rustc,source,engine,program,mode,skbs,ns_per_call,ns_min,ns_max,samples,branch_misses,branches,instructions,cycles,cache_misses,counter_source,result,emulated,ns_ci_low,ns_ci_high,rounds,speedup,speedup_ci_low,speedup_ci_high,seed,processes,layout,precision,task_clock_ns,context_switches_per_round,cpu_migrations_per_round,page_faults_per_round,other_counters,quick,commit,features,command\n"
         ));
         assert_eq!(from_csv(&csv, "x.csv").unwrap(), rows);
         let json = serde_json::to_vec(&rows).unwrap();
@@ -496,7 +567,7 @@ pub(crate) mod tests {
     fn bad_csv_names_the_line() {
         let mut csv = to_csv(&[sample_row()]).unwrap();
         csv.extend_from_slice(
-            b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false,,,,,,,,,,,,,,,\n",
+            b"r2,t,h,c,a,o,r,s,old,fprog1,hit,many,1,1,1,1,,,,,,none,0,false,,,,,,,,,,,,,,,,,,,\n",
         );
         let err = from_csv(&csv, "runs.csv").unwrap_err().to_string();
         assert!(err.starts_with("runs.csv:3: column skbs: "), "{err}");
@@ -518,5 +589,25 @@ pub(crate) mod tests {
             .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
             .collect();
         assert!(leftovers.is_empty());
+        // A second run of the same id never replaces the first.
+        let err = write_run(dir.path(), "run", &[]).unwrap_err();
+        assert!(err.to_string().contains("it exists?"), "{err}");
+        assert_eq!(
+            from_csv(&std::fs::read(&csv).unwrap(), "c").unwrap(),
+            [sample_row()]
+        );
+    }
+
+    #[test]
+    fn run_ids_are_claimed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, folder) = claim_run_id(dir.path(), "t-vm").unwrap();
+        assert_eq!(a, "t-vm");
+        assert!(folder.is_dir());
+        let (b, _) = claim_run_id(dir.path(), "t-vm").unwrap();
+        assert_eq!(b, "t-vm-2");
+        // A run written before run folders existed keeps its id too.
+        std::fs::write(dir.path().join("u-vm.csv"), "x").unwrap();
+        assert_eq!(claim_run_id(dir.path(), "u-vm").unwrap().0, "u-vm-2");
     }
 }
