@@ -86,6 +86,20 @@ fn quick_run_writes_a_complete_csv_and_json() {
     assert_eq!((csvs.len(), jsons.len()), (1, 1));
     let rows = from_csv(&std::fs::read(&csvs[0]).unwrap(), "run.csv").unwrap();
     assert_eq!(rows.len(), 2 * 2 * 2);
+    // The HTML report in the run's own folder, with the provenance.
+    let page = std::fs::read_to_string(dir.path().join(&rows[0].run_id).join("report.html"))
+        .expect("report.html in the run's folder");
+    assert!(page.contains("<table>") && page.contains("<dt>command</dt>"));
+    assert_eq!(rows[0].quick, Some(true));
+    assert!(rows[0].commit.as_deref().is_some_and(|c| !c.is_empty()));
+    assert!(
+        rows[0]
+            .command
+            .as_deref()
+            .is_some_and(|c| c.contains("run --quick --engines old,ext")),
+        "{:?}",
+        rows[0].command
+    );
     for engine in ["old", "ext"] {
         for program in ["fprog1", "fprog2"] {
             for (mode, skbs) in [("hit", 1), ("miss", 1000)] {
