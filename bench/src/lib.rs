@@ -11,6 +11,7 @@ mod events_cmd;
 mod exec;
 pub mod fuzz;
 mod input;
+pub mod interrupt;
 pub mod lab;
 pub mod plot;
 pub mod results;

@@ -62,8 +62,8 @@ fn two_runs_at_once_into_one_folder_keep_both() {
     // Each run its own folder with its report, named after its id.
     for csv in csvs {
         let id = csv.trim_end_matches(".csv");
-        let rows = bpflab::results::from_csv(&std::fs::read(dir.path().join(csv)).unwrap(), csv)
-            .unwrap();
+        let rows =
+            bpflab::results::from_csv(&std::fs::read(dir.path().join(csv)).unwrap(), csv).unwrap();
         assert!(rows.iter().all(|r| r.run_id == id), "{csv}");
         assert!(dir.path().join(id).join("report.html").is_file(), "{id}");
     }
@@ -111,8 +111,20 @@ fn a_default_run_leaves_the_checkout_clean() {
         .current_dir(repo.path())
         .output()
         .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let results = names(&repo.path().join("results"));
-    assert_eq!(results.len(), 4, "the run's csv, json and folder: {results:?}");
-    assert_eq!(git(repo.path(), &["status", "--porcelain"]), "", "tracked files changed");
+    assert_eq!(
+        results.len(),
+        4,
+        "the run's csv, json and folder: {results:?}"
+    );
+    assert_eq!(
+        git(repo.path(), &["status", "--porcelain"]),
+        "",
+        "tracked files changed"
+    );
 }

@@ -348,6 +348,52 @@ fn events_lists_what_counts_here() {
     assert_user_error(&bpflab(&["events", "nope"]), "unknown event 'nope'");
 }
 
+/// Ctrl-C during `--simulate` leaves neither callgrind's temporary
+/// folders nor a result behind (valgrind does not run under emulation).
+#[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+#[test]
+fn an_interrupted_simulation_leaves_nothing_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mut child = common::command()
+        .args([
+            "run",
+            "--simulate",
+            "--quick",
+            "--engines",
+            "old,ext,ext-switch",
+            "--programs",
+            "fprog1",
+            "--processes",
+            "1",
+            "-q",
+            "--out",
+            out.path().to_str().unwrap(),
+        ])
+        .env("TMPDIR", tmp.path())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for the simulator's first temporary folder, then interrupt.
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(tmp.path()).unwrap().next().is_none() {
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "the simulation never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: signalling the child this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let done = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(std::fs::read_dir(out.path()).unwrap().next().is_none());
+}
+
 #[test]
 fn bad_options_fail_before_measuring_and_leave_no_file() {
     let dir = tempfile::tempdir().unwrap();

@@ -244,9 +244,10 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
             .host
             .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
     );
-    let (run_id, run_dir) = results::claim_run_id(&args.out, &base_id)?;
-    let info = RunInfo {
-        run_id,
+    let mut info = RunInfo {
+        // Claimed once the figures are complete (an interrupted simulation
+        // leaves no run folder behind).
+        run_id: String::new(),
         timestamp,
         host: machine.host.clone(),
         cpu_model: machine.cpu_model.clone(),
@@ -268,6 +269,11 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
     if args.simulate {
         add_simulated(&plan, &mut rows, args.quiet)?;
     }
+    let (run_id, run_dir) = results::claim_run_id(&args.out, &base_id)?;
+    for row in &mut rows {
+        row.run_id.clone_from(&run_id);
+    }
+    info.run_id = run_id;
     let (csv, json) = results::write_run(&args.out, &info.run_id, &rows)?;
     let published = published::published_rows();
     let report = |markdown| {
@@ -466,14 +472,20 @@ fn add_simulated(plan: &Plan, rows: &mut [Row], quiet: bool) -> anyhow::Result<(
     } else {
         ProgressBar::with_draw_target(Some(rows.len() as u64), ProgressDrawTarget::stderr())
     };
+    // Killed by a signal, callgrind's temporary folder would stay behind.
+    let interrupt = crate::interrupt::Interruptible::new();
     for planned in &plan.programs {
         for &mode in &planned.modes {
             let calls = planned.scenario(mode)?.len() as u64;
             for &engine in &planned.engines {
                 let key = results::CellKey::new(engine.name(), &planned.name, mode.name());
                 bar.set_message(format!("simulating {key}"));
-                let s = simulate::simulate_cell(&planned.sim_cell_args(engine, mode), calls)
-                    .with_context(|| format!("simulating {key}"))?;
+                let simulated =
+                    simulate::simulate_cell(&planned.sim_cell_args(engine, mode), calls);
+                if let Some(why) = interrupt.requested() {
+                    anyhow::bail!("{why} while simulating {key}; nothing was written");
+                }
+                let s = simulated.with_context(|| format!("simulating {key}"))?;
                 if let Some(row) = rows.iter_mut().find(|r| r.key() == key) {
                     row.branch_misses = Some(s.branch_misses);
                     row.branches = Some(s.branches);
