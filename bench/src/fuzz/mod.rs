@@ -62,15 +62,19 @@ struct Tally {
     crashes: u64,
     started: Instant,
     reported: Instant,
+    /// The run's length, seconds.
+    seconds: u64,
 }
 
-/// How often a long run says how far it got (on stderr).
-const PROGRESS_EVERY: Duration = Duration::from_secs(60);
+/// How often a run says how far it got (on stderr): often enough that a
+/// log or a pipe never looks stuck.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 impl Tally {
-    fn new() -> Tally {
+    fn new(seconds: u64) -> Tally {
         let now = Instant::now();
         Tally {
+            seconds,
             programs: 0,
             packets: 0,
             divergences: 0,
@@ -88,12 +92,12 @@ impl Tally {
         )
     }
 
-    /// A progress line on stderr once a minute.
+    /// A progress line on stderr every [`PROGRESS_EVERY`].
     fn report_progress(&mut self) {
         if self.reported.elapsed() >= PROGRESS_EVERY {
             self.reported = Instant::now();
             let secs = self.started.elapsed().as_secs();
-            eprintln!("fuzz: {secs} s, {}", self.counts());
+            eprintln!("fuzz: {secs} s of {} s, {}", self.seconds, self.counts());
         }
     }
 }
@@ -114,7 +118,7 @@ pub fn run(args: &FuzzArgs) -> anyhow::Result<ExitCode> {
     let names: Vec<&str> = engines.iter().map(|e| e.name()).collect();
     println!("fuzz: seed {seed}, engines old,{}", names.join(","));
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let mut tally = Tally::new();
+    let mut tally = Tally::new(args.seconds);
     let mut next = args.case.unwrap_or(0);
     // One past the last program to run, when the run has one.
     let end = match (args.case, args.programs) {

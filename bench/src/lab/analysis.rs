@@ -111,6 +111,9 @@ fn in_blocks(groups: &[Vec<f64>], block: usize) -> Vec<Vec<f64>> {
     groups.chunks(block.max(1)).map(|c| c.concat()).collect()
 }
 
+/// A round slowed by more than this over a typical one was disturbed.
+pub const SLOW_ROUND: f64 = 1.5;
+
 /// The share of rounds the lab counts by default: the quietest quarter.
 /// On this project's VMs a quarter kept the ratios of repeated runs within
 /// 1-2% where all rounds gave 3-5%; quiet phases are rarely shorter than
@@ -134,6 +137,11 @@ pub struct Analysis {
     pub rounds_used: u64,
     /// Rounds timed, over all processes.
     pub rounds_timed: u64,
+    /// Rounds slowed by more than [`SLOW_ROUND`] (all cells of the round
+    /// alike: the machine, not one engine).
+    pub slow_rounds: u64,
+    /// The slowest round's slowdown over a typical round.
+    pub slowest_round: f64,
     /// The perf events every process counted.
     pub events: Vec<String>,
     /// How disturbed the batches were, where context switches were
@@ -185,6 +193,7 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
         }
     }
     let quiet = quiet_rounds(processes, settings.quiet_share);
+    let slowdowns: Vec<f64> = round_slowdowns(processes).concat();
     // groups[cell][process] = that process's counted rounds of the cell.
     let groups: Vec<Vec<Vec<f64>>> = (0..keys.len())
         .map(|c| {
@@ -282,6 +291,8 @@ pub fn analyse(processes: &[ProcessSamples], settings: &Settings) -> anyhow::Res
         rounds_used: quiet.iter().map(|q| q.len() as u64).sum(),
         rounds_timed: processes.iter().map(|p| p.rounds() as u64).sum(),
         noise: counted::noise(processes, &quiet),
+        slow_rounds: slowdowns.iter().filter(|s| **s > SLOW_ROUND).count() as u64,
+        slowest_round: slowdowns.iter().copied().fold(1.0, f64::max),
         events,
     })
 }
@@ -296,31 +307,10 @@ pub fn quiet_rounds(processes: &[ProcessSamples], share: f64) -> Vec<Vec<usize>>
         .iter()
         .map(|p| (0..p.rounds()).collect())
         .collect();
-    let cells = processes.first().map_or(0, |p| p.cells.len());
-    if share >= 1.0 || cells == 0 {
+    if share >= 1.0 {
         return all;
     }
-    let typical: Vec<f64> = (0..cells)
-        .map(|c| {
-            let mut times: Vec<f64> = processes
-                .iter()
-                .flat_map(|p| p.cells[c].ns.iter().copied())
-                .collect();
-            median(&mut times)
-        })
-        .collect();
-    let slowdown: Vec<Vec<f64>> = processes
-        .iter()
-        .map(|p| {
-            (0..p.rounds())
-                .map(|r| {
-                    let mut ratios: Vec<f64> =
-                        (0..cells).map(|c| p.cells[c].ns[r] / typical[c]).collect();
-                    median(&mut ratios)
-                })
-                .collect()
-        })
-        .collect();
+    let slowdown = round_slowdowns(processes);
     let mut sorted: Vec<f64> = slowdown.iter().flatten().copied().collect();
     if sorted.is_empty() {
         return all;
@@ -336,6 +326,34 @@ pub fn quiet_rounds(processes: &[ProcessSamples], share: f64) -> Vec<Vec<usize>>
                 .enumerate()
                 .filter(|(_, s)| **s <= threshold)
                 .map(|(r, _)| r)
+                .collect()
+        })
+        .collect()
+}
+
+/// How much each round of each process was slowed: the median, over its
+/// cells, of the cell's time in that round over the cell's median time in
+/// the run (1.0: a typical round).
+pub fn round_slowdowns(processes: &[ProcessSamples]) -> Vec<Vec<f64>> {
+    let cells = processes.first().map_or(0, |p| p.cells.len());
+    let typical: Vec<f64> = (0..cells)
+        .map(|c| {
+            let mut times: Vec<f64> = processes
+                .iter()
+                .flat_map(|p| p.cells[c].ns.iter().copied())
+                .collect();
+            median(&mut times)
+        })
+        .collect();
+    processes
+        .iter()
+        .map(|p| {
+            (0..p.rounds())
+                .map(|r| {
+                    let mut ratios: Vec<f64> =
+                        (0..cells).map(|c| p.cells[c].ns[r] / typical[c]).collect();
+                    median(&mut ratios)
+                })
                 .collect()
         })
         .collect()
@@ -424,6 +442,15 @@ mod tests {
             ],
         };
         let quiet = quiet_rounds(std::slice::from_ref(&p), 0.5);
+        // Every third round 1.2x (old) and 1.6x (ext) slower: its median
+        // slowdown over the two cells is 1.4x, below a slow round's 1.5x.
+        let a = analyse(std::slice::from_ref(&p), &ALL).unwrap();
+        assert_eq!(a.slow_rounds, 0);
+        assert!(
+            (1.35..1.5).contains(&a.slowest_round),
+            "{}",
+            a.slowest_round
+        );
         assert!(quiet[0].iter().all(|r| r % 3 != 0), "{quiet:?}");
         // Half the rounds, more where quiet rounds tie at the threshold.
         assert!((45..=60).contains(&quiet[0].len()), "{quiet:?}");

@@ -26,6 +26,7 @@ pub mod counters;
 pub mod html;
 pub mod machine;
 pub mod plan;
+pub mod progress;
 pub mod report;
 pub mod rounds;
 pub mod simulate;
@@ -38,9 +39,9 @@ use analysis::Analysis;
 use anyhow::Context as _;
 use clap::Args;
 use counters::{Counters, EventSpec, Unavailable, events};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use machine::Machine;
 use plan::{Plan, PlanArgs, check_samples};
+use progress::Progress;
 use rounds::RoundPlan;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -380,7 +381,12 @@ fn measure(
     seed: u64,
     layout: Option<&str>,
 ) -> anyhow::Result<(Analysis, Method)> {
-    let bar = progress_bar(budget.max, args.quiet);
+    let mut progress = Progress::new(
+        "run",
+        budget.max.as_secs(),
+        "{bar:30} {elapsed} of at most {len}s  {msg}",
+        args.quiet,
+    );
     let start = Instant::now();
     let mut processes: Vec<ProcessSamples> = Vec::new();
     let settings = analysis::Settings {
@@ -397,7 +403,6 @@ fn measure(
     };
     loop {
         let i = processes.len();
-        bar.set_message(format!("worker process {}", i + 1));
         processes.push(worker::spawn(
             &args.plan,
             &budget.worker,
@@ -405,22 +410,31 @@ fn measure(
         )?);
         let analysis = analysis::analyse(&processes, &settings)?;
         let elapsed = start.elapsed();
-        bar.set_position(elapsed.as_secs().min(budget.max.as_secs()));
         let imprecise = analysis.imprecise(budget.precision).len();
-        bar.set_message(format!(
-            "{} processes; {} of {} ratios within ±{}%",
-            processes.len(),
-            analysis.pairs.len() - imprecise,
-            analysis.pairs.len(),
-            budget.precision * 100.0
-        ));
+        progress.update(
+            elapsed.as_secs().min(budget.max.as_secs()),
+            format!(
+                "{} s, {} processes; {} of {} ratios within ±{}%; {}",
+                elapsed.as_secs(),
+                processes.len(),
+                analysis.pairs.len() - imprecise,
+                analysis.pairs.len(),
+                budget.precision * 100.0,
+                progress::time_left(
+                    elapsed,
+                    processes.len(),
+                    budget.min_processes as usize,
+                    budget.max
+                )
+            ),
+        );
         let per_process = elapsed / processes.len() as u32;
         // Precision claimed from a single block would only be the rounds'.
         let enough = processes.len() >= budget.min_processes as usize
             && analysis.blocks >= 2
             && imprecise == 0;
         if enough || elapsed + per_process > budget.max {
-            bar.finish_and_clear();
+            progress.finish();
             let method = Method {
                 min_processes: budget.min_processes,
                 seconds: elapsed.as_secs_f64(),
@@ -467,11 +481,13 @@ fn rows(info: &RunInfo, analysis: &Analysis) -> Vec<Row> {
 /// Runs every cell once more under valgrind's branch simulator and puts
 /// its (simulated) counts in the rows.
 fn add_simulated(plan: &Plan, rows: &mut [Row], quiet: bool) -> anyhow::Result<()> {
-    let bar = if quiet {
-        ProgressBar::hidden()
-    } else {
-        ProgressBar::with_draw_target(Some(rows.len() as u64), ProgressDrawTarget::stderr())
-    };
+    let mut progress = Progress::new(
+        "simulate",
+        rows.len() as u64,
+        "{bar:30} {pos} of {len} cells  {msg}",
+        quiet,
+    );
+    let mut done = 0;
     // Killed by a signal, callgrind's temporary folder would stay behind.
     let interrupt = crate::interrupt::Interruptible::new();
     for planned in &plan.programs {
@@ -479,7 +495,10 @@ fn add_simulated(plan: &Plan, rows: &mut [Row], quiet: bool) -> anyhow::Result<(
             let calls = planned.scenario(mode)?.len() as u64;
             for &engine in &planned.engines {
                 let key = results::CellKey::new(engine.name(), &planned.name, mode.name());
-                bar.set_message(format!("simulating {key}"));
+                progress.update(
+                    done,
+                    format!("simulating {key} ({done} of {} cells done)", rows.len()),
+                );
                 let simulated =
                     simulate::simulate_cell(&planned.sim_cell_args(engine, mode), calls);
                 if let Some(why) = interrupt.requested() {
@@ -492,21 +511,10 @@ fn add_simulated(plan: &Plan, rows: &mut [Row], quiet: bool) -> anyhow::Result<(
                     row.instructions = Some(s.instructions);
                     row.counter_source = CounterSource::Simulated;
                 }
-                bar.inc(1);
+                done += 1;
             }
         }
     }
-    bar.finish_and_clear();
+    progress.finish();
     Ok(())
-}
-
-fn progress_bar(max: Duration, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(max.as_secs()), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template("{bar:30} {elapsed} of at most {len}s  {msg}") {
-        bar.set_style(style);
-    }
-    bar
 }

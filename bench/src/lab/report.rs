@@ -2,7 +2,7 @@
 //! with the published figures beside them, as aligned text or Markdown.
 
 use super::Method;
-use super::analysis::{Analysis, EXTRA_PAIRS};
+use super::analysis::{Analysis, EXTRA_PAIRS, SLOW_ROUND};
 use crate::results::{CellKey, CounterSource, Row, THREAD_CELLS as CELLS, THREAD_ENGINES};
 
 use crate::table::Table;
@@ -282,6 +282,10 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
             named.join("; ")
         )
     });
+    if markdown {
+        out.push('\n');
+    }
+    out.push_str(&slow_rounds_line(analysis));
     if processes > 1 {
         out.push('\n');
         out.push_str(&process_range_table(analysis, markdown));
@@ -313,6 +317,29 @@ pub fn method_report(method: &Method, analysis: &Analysis, markdown: bool) -> St
         out.push_str(&table.render(markdown));
     }
     out
+}
+
+/// Rounds above this share slowed beyond [`SLOW_ROUND`] make the run
+/// noisy: more than the quiet quarter the figures use could avoid.
+const SLOW_ROUNDS_WARNING: f64 = 0.10;
+
+/// How many rounds the machine slowed, with a warning and what to do
+/// when they were many.
+fn slow_rounds_line(analysis: &Analysis) -> String {
+    let share = analysis.slow_rounds as f64 / analysis.rounds_timed.max(1) as f64;
+    let line = format!(
+        "noise (times): {:.1}% of the {} rounds ran more than {SLOW_ROUND}x slower than a typical round (the slowest {:.1}x)",
+        share * 100.0,
+        analysis.rounds_timed,
+        analysis.slowest_round
+    );
+    if share > SLOW_ROUNDS_WARNING {
+        format!(
+            "WARNING: a noisy run: {line}; close other programs, or run longer (--max-seconds) so that the quiet rounds are enough\n"
+        )
+    } else {
+        format!("{line}\n")
+    }
 }
 
 /// Each speedup over old as the worker processes saw it: the lowest and
