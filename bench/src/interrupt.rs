@@ -22,7 +22,7 @@ pub struct Interruptible {
 
 impl Interruptible {
     /// Installs the flag-raising handlers.
-    pub fn new() -> Interruptible {
+    pub fn install() -> Interruptible {
         REQUESTED.store(false, Ordering::SeqCst);
         let handler = raise_flag as extern "C" fn(libc::c_int) as libc::sighandler_t;
         // SAFETY: the handler only stores to an atomic, which is
@@ -55,13 +55,13 @@ mod tests {
 
     #[test]
     fn a_signal_raises_the_flag_while_the_guard_lives() {
-        let guard = Interruptible::new();
+        let guard = Interruptible::install();
         assert_eq!(guard.requested(), None);
         // SAFETY: raising a signal at this process, whose handler is ours.
         unsafe { libc::raise(libc::SIGTERM) };
         assert!(guard.requested().is_some());
         drop(guard);
-        let again = Interruptible::new();
+        let again = Interruptible::install();
         assert_eq!(again.requested(), None, "a new guard starts clear");
     }
 }

@@ -489,7 +489,7 @@ fn add_simulated(plan: &Plan, rows: &mut [Row], quiet: bool) -> anyhow::Result<(
     );
     let mut done = 0;
     // Killed by a signal, callgrind's temporary folder would stay behind.
-    let interrupt = crate::interrupt::Interruptible::new();
+    let interrupt = crate::interrupt::Interruptible::install();
     for planned in &plan.programs {
         for &mode in &planned.modes {
             let calls = planned.scenario(mode)?.len() as u64;
