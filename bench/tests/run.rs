@@ -355,7 +355,7 @@ fn events_lists_what_counts_here() {
 fn an_interrupted_simulation_leaves_nothing_behind() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
-    let mut child = common::command()
+    let child = common::command()
         .args([
             "run",
             "--simulate",
