@@ -42,7 +42,7 @@ use thiserror::Error;
 
 /// Why the engine is missing from a build without the `libpcap` feature.
 pub const UNAVAILABLE: &str =
-    "built without the libpcap feature (needs Debian's libpcap-dev; build with --features libpcap)";
+    "built without the libpcap feature (needs Debian's libpcap-dev; build with --features bpflab/libpcap)";
 
 /// Why the engine is missing under Miri even with the `libpcap` feature:
 /// Miri interprets Rust only and cannot call into a C library.
