@@ -14,4 +14,5 @@ mod input;
 pub mod lab;
 pub mod plot;
 pub mod results;
+mod suggest;
 mod table;

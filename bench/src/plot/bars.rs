@@ -137,7 +137,11 @@ impl Axis {
     /// ten alone beyond.
     fn log_ticks(&self, max: f64) -> Vec<f64> {
         let decades = (max / self.floor).log10();
-        let steps: &[f64] = if decades <= 3.0 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+        let steps: &[f64] = if decades <= 3.0 {
+            &[1.0, 2.0, 5.0]
+        } else {
+            &[1.0]
+        };
         let mut ticks = Vec::new();
         let mut power = self.floor;
         while power <= max && ticks.len() < 64 {
@@ -306,7 +310,9 @@ pub fn draw_panel<DB: DrawingBackend>(
     };
     let axis = Axis::new(panel.scale, panel.bottom());
     let y_min = axis.at(axis.floor);
-    let top = axis.at(panel.top().max(f64::MIN_POSITIVE)).max(y_min + 1e-9);
+    let top = axis
+        .at(panel.top().max(f64::MIN_POSITIVE))
+        .max(y_min + 1e-9);
     let y_max = y_min + (top - y_min) * plot_h / (plot_h - label_px).max(plot_h * 0.5);
 
     if let Some(caption) = &panel.caption {
@@ -799,11 +805,20 @@ mod tests {
         assert_eq!(Axis::new(Scale::Linear, Some(4.0)).floor, 0.0);
         assert!((axis.at(100.0) - 2.0).abs() < 1e-12);
         assert_eq!(axis.at(0.5), 0.0, "below the floor sits on it");
-        assert_eq!(axis.log_ticks(300.0), [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
-        assert_eq!(axis.log_ticks(20_000.0), [1.0, 10.0, 100.0, 1000.0, 10_000.0]);
+        assert_eq!(
+            axis.log_ticks(300.0),
+            [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
+        );
+        assert_eq!(
+            axis.log_ticks(20_000.0),
+            [1.0, 10.0, 100.0, 1000.0, 10_000.0]
+        );
         // A whisker on a log axis spans the ratio of its ends.
         let axis = Axis::new(Scale::Log, Some(10.0));
-        let (a, b) = (axis.at(400.0) - axis.at(200.0), axis.at(20.0) - axis.at(10.0));
+        let (a, b) = (
+            axis.at(400.0) - axis.at(200.0),
+            axis.at(20.0) - axis.at(10.0),
+        );
         assert!((a - b).abs() < 1e-12);
     }
 

@@ -234,7 +234,9 @@ fn ns_scale(series: &[Series]) -> Scale {
         .flat_map(|s| &s.bars)
         .filter_map(|b| b.value)
         .filter(|v| v.is_finite() && *v > 0.0);
-    let (low, high) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    let (low, high) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
     if high > low * LINEAR_SPAN {
         Scale::Log
     } else {
@@ -480,11 +482,7 @@ fn runs_figure(runs: &[&Run], palette: &Palette) -> Figure {
     Figure {
         stem: "runs_speedup".into(),
         title: format!("Speedup over {BASELINE_ENGINE} across runs: each machine and architecture"),
-        subtitle: whisker_note(
-            data::describe_keyed(runs, &keys),
-            &panels,
-            SPEEDUP_WHISKERS,
-        ),
+        subtitle: whisker_note(data::describe_keyed(runs, &keys), &panels, SPEEDUP_WHISKERS),
         legend,
         columns,
         panels,
@@ -669,10 +667,7 @@ mod tests {
             .map(|g| g[0].as_str())
             .collect();
         assert_eq!(groups, ["x86_64", "x86_64", "x86_64", "i386", "arm32"]);
-        assert_eq!(
-            runs_chart.panels[0].groups[0][2], "2014",
-            "published first"
-        );
+        assert_eq!(runs_chart.panels[0].groups[0][2], "2014", "published first");
         assert_eq!(runs_chart.runs[0], "published-2014-x86_64");
         assert_eq!(runs_chart.panels.len(), 4, "one panel per scenario");
     }
@@ -840,7 +835,10 @@ mod tests {
         assert_eq!(ns.panels[0].scale, Scale::Log);
         assert!(ns.panels[0].y_desc.contains("log scale"));
         // Speedups and the other charts stay linear.
-        assert_eq!(figure(&slow, "speedup_x86_64").panels[0].scale, Scale::Linear);
+        assert_eq!(
+            figure(&slow, "speedup_x86_64").panels[0].scale,
+            Scale::Linear
+        );
 
         // 30 to 90 ns: linear, as is the published table alone (6 to 202).
         let fast = build(&data::load_rows(&run("x86_64", "a", "20", false)).unwrap());
@@ -849,7 +847,11 @@ mod tests {
         assert!(!ns.panels[0].y_desc.contains("log"));
         let published = build(&data::load_rows(&published_rows()).unwrap());
         for f in &published.figures {
-            assert!(f.panels.iter().all(|p| p.scale == Scale::Linear), "{}", f.stem);
+            assert!(
+                f.panels.iter().all(|p| p.scale == Scale::Linear),
+                "{}",
+                f.stem
+            );
         }
     }
 
@@ -875,9 +877,15 @@ mod tests {
         // The subtitle says which run each key is, to the minute.
         let subtitle = runs_chart.subtitle.join("\n");
         assert!(subtitle.contains("#2: measured on a"), "{subtitle}");
-        assert!(subtitle.contains("2026-11-20 10:00 UTC (run 20-a)"), "{subtitle}");
+        assert!(
+            subtitle.contains("2026-11-20 10:00 UTC (run 20-a)"),
+            "{subtitle}"
+        );
         assert!(subtitle.contains("#3: measured on a"), "{subtitle}");
-        assert!(subtitle.contains("2026-11-20 10:01 UTC (run 20-a-again)"), "{subtitle}");
+        assert!(
+            subtitle.contains("2026-11-20 10:01 UTC (run 20-a-again)"),
+            "{subtitle}"
+        );
         // No two charts share a file.
         let mut all = stems(&charts);
         let count = all.len();

@@ -106,7 +106,10 @@ impl Run {
             t.as_bytes().get(10) == Some(&b'T')
                 && hm.len() == 5
                 && hm.as_bytes()[2] == b':'
-                && hm.bytes().enumerate().all(|(i, b)| i == 2 || b.is_ascii_digit())
+                && hm
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 2 || b.is_ascii_digit())
         });
         match clock {
             Some(hm) if t.ends_with('Z') => format!("{} {hm} UTC", self.date()),
@@ -213,7 +216,12 @@ impl Run {
     /// 11:15 UTC)`.
     pub fn name(&self) -> String {
         if self.published {
-            format!("published run {} ({}, {})", self.id, self.arch(), self.date())
+            format!(
+                "published run {} ({}, {})",
+                self.id,
+                self.arch(),
+                self.date()
+            )
         } else {
             format!(
                 "run {} ({} on {}, {})",
@@ -846,7 +854,10 @@ mod tests {
         let keys = ["#1".to_string(), "#2".into(), "#3".into()];
         let lines = describe_keyed(&refs, &keys);
         assert_eq!(lines.len(), 2, "{lines:?}");
-        assert!(lines[0].starts_with("#1, #3: published 2014: Someone"), "{lines:?}");
+        assert!(
+            lines[0].starts_with("#1, #3: published 2014: Someone"),
+            "{lines:?}"
+        );
         assert!(lines[1].starts_with("#2: measured on h"), "{lines:?}");
         assert_eq!(describe_all(&refs)[1], runs[1].describe());
     }
