@@ -78,7 +78,11 @@ pub fn bytecode_program(text: &str) -> anyhow::Result<Program> {
 pub fn engine(name: &str) -> anyhow::Result<Engine> {
     let engine = Engine::from_name(name).ok_or_else(|| {
         let names: Vec<&str> = Engine::ALL.iter().map(|e| e.name()).collect();
-        anyhow!("unknown engine `{name}` (engines: {})", names.join(", "))
+        let guess = crate::suggest::did_you_mean(name, names.iter().copied());
+        anyhow!(
+            "unknown engine `{name}`{guess} (engines: {})",
+            names.join(", ")
+        )
     })?;
     engine
         .availability()

@@ -15,4 +15,5 @@ pub mod interrupt;
 pub mod lab;
 pub mod plot;
 pub mod results;
+mod suggest;
 mod table;

@@ -1,8 +1,9 @@
 //! `bpflab`: run, inspect and measure BPF filters on every engine.
 //!
 //! Every user error is reported as one line on stderr with exit code 2;
-//! clap's usage errors are cut to their first paragraph, joined on one
-//! line, and use the same code.
+//! clap's usage errors are cut to their first paragraph and tips (a
+//! similar argument or subcommand), joined on one line, and use the same
+//! code.
 
 use std::process::ExitCode;
 
@@ -31,7 +32,8 @@ fn main() -> ExitCode {
             } else {
                 &first
             };
-            eprintln!("bpflab: {}", printable(first.trim_start_matches("error: ")));
+            let first = first.trim_start_matches("error: ");
+            eprintln!("bpflab: {}", printable(&with_tips(first, &text)));
             return ExitCode::from(2);
         }
     };
@@ -47,6 +49,23 @@ fn main() -> ExitCode {
             eprintln!("bpflab: {}", one_line(&err));
             ExitCode::from(2)
         }
+    }
+}
+
+/// `first` with clap's tips from `text` (`tip: a similar argument
+/// exists: '--engines'`) in brackets after it: the rest of clap's output
+/// (usage, help pointer) is dropped, but a tip says what was meant.
+fn with_tips(first: &str, text: &str) -> String {
+    let tips: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("tip:"))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    if tips.is_empty() {
+        first.to_string()
+    } else {
+        format!("{first} ({})", tips.join("; "))
     }
 }
 
@@ -76,4 +95,20 @@ fn printable(text: &str) -> String {
         }
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tips_join_the_first_line() {
+        let text = "error: unexpected argument '--engine' found\n\n  \
+                    tip: a similar argument exists: '--engines'\n\nUsage: bpflab run\n";
+        assert_eq!(
+            with_tips("unexpected argument '--engine' found", text),
+            "unexpected argument '--engine' found (a similar argument exists: '--engines')"
+        );
+        assert_eq!(with_tips("bad", "error: bad\n\nUsage: x\n"), "bad");
+    }
 }

@@ -318,7 +318,11 @@ fn bad_input_is_one_line_and_exit_2() {
         ),
         (
             vec!["--hex", hex, "--engine", "fast"],
-            "unknown engine `fast`",
+            "unknown engine `fast` (engines: old,",
+        ),
+        (
+            vec!["--hex", hex, "--engine", "ext-jt"],
+            "unknown engine `ext-jt`: did you mean `ext-jit`? (engines: old,",
         ),
         (
             vec!["--hex", hex, "--len", "99999999999"],

@@ -165,7 +165,7 @@ fn every_chart_from_two_arches_and_the_published_table() {
     assert_eq!(names(&out), want, "no other file, no temporary left");
     assert!(
         run.stdout
-            .contains("no branch-miss chart for arm32: its rows have no branch-miss figures"),
+            .contains("no branch-miss chart for run 20261125T100000Z-pi (arm32 on pi, 2026-11-25 10:00 UTC): its rows have no branch-miss figures"),
         "{}",
         run.stdout
     );
@@ -175,6 +175,21 @@ fn every_chart_from_two_arches_and_the_published_table() {
             "{file} not reported"
         );
     }
+    // Each chart is reported with the runs it draws, and no note names a
+    // run that a chart of its kind draws.
+    let branch_line = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("branch_misses_x86_64.png"))
+        .unwrap();
+    assert!(
+        branch_line.ends_with(": run 20261125T100000Z-vm1"),
+        "{branch_line}"
+    );
+    assert!(
+        !run.stdout
+            .contains("no branch-miss chart for run 20261125T100000Z-vm1")
+    );
 
     for file in want.iter().filter(|f| f.ends_with(".png")) {
         let (w, h, colours, inked) = png_stats(&out.join(file));

@@ -434,3 +434,54 @@ fn bad_options_fail_before_measuring_and_leave_no_file() {
     }
     assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
 }
+
+#[test]
+fn mistyped_names_get_a_guess_and_clap_tips_stay_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let out_s = out.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["--engines", "old,ext-jt"],
+            "unknown engine `ext-jt`: did you mean `ext-jit`? (engines: old,",
+        ),
+        (
+            vec!["--programs", "fprg2"],
+            "unknown program `fprg2`: did you mean `fprog2`? (programs: fprog1, fprog2)",
+        ),
+        (
+            vec!["--modes", "hit,mis"],
+            "unknown mode `mis`: did you mean `miss`? (modes: hit, miss)",
+        ),
+        (
+            vec!["--engine", "old"],
+            "bpflab: unexpected argument '--engine' found (a similar argument exists: '--engines')",
+        ),
+    ] {
+        let mut full = vec!["run", "--quick", "--out", out_s, "--plots", out_s];
+        full.extend(args);
+        assert_user_error(&bpflab(&full), needle);
+    }
+    // No guess where none is near, or two are as near.
+    for (args, unknown) in [
+        (
+            vec!["--engines", "turbo"],
+            "unknown engine `turbo` (engines:",
+        ),
+        (
+            vec!["--programs", "fprog3"],
+            "unknown program `fprog3` (programs:",
+        ),
+    ] {
+        let mut full = vec!["run", "--quick", "--out", out_s, "--plots", out_s];
+        full.extend(args);
+        let run = bpflab(&full);
+        assert_user_error(&run, unknown);
+        assert!(!run.stderr.contains("did you mean"), "{}", run.stderr);
+    }
+    assert_user_error(
+        &bpflab(&["exce"]),
+        "bpflab: unrecognized subcommand 'exce' (a similar subcommand exists: 'exec')",
+    );
+    assert!(!out.exists());
+}

@@ -144,20 +144,30 @@ pub fn load_scenario_file(path: &Path) -> anyhow::Result<(ScenarioFile, Program)
     Ok((file, program))
 }
 
-/// Parses a comma list of names with `parse`, defaulting to `all`.
+/// Parses a comma list of names with `parse`, defaulting to `all`; an
+/// unknown name's error lists the `known` ones, with the nearest as a
+/// guess where one is near.
 fn names<T: Copy>(
     given: &[String],
     all: Vec<T>,
     what: &str,
     parse: impl Fn(&str) -> Option<T>,
-    known: &str,
+    known: &[&str],
 ) -> anyhow::Result<Vec<T>> {
     if given.is_empty() {
         return Ok(all);
     }
     given
         .iter()
-        .map(|n| parse(n.trim()).ok_or_else(|| anyhow!("unknown {what} `{n}` ({known})")))
+        .map(|n| {
+            parse(n.trim()).ok_or_else(|| {
+                let guess = crate::suggest::did_you_mean(n, known.iter().copied());
+                anyhow!(
+                    "unknown {what} `{n}`{guess} ({what}s: {})",
+                    known.join(", ")
+                )
+            })
+        })
         .collect()
 }
 
@@ -170,7 +180,7 @@ pub fn plan(args: &PlanArgs, quiet: bool) -> anyhow::Result<Plan> {
         Engine::available().collect(),
         "engine",
         Engine::from_name,
-        &format!("engines: {}", engine_names.join(", ")),
+        &engine_names,
     )?;
     for e in &engines {
         e.availability()
@@ -186,14 +196,14 @@ pub fn plan(args: &PlanArgs, quiet: bool) -> anyhow::Result<Plan> {
         ScenarioProgram::ALL.to_vec(),
         "program",
         ScenarioProgram::from_name,
-        "programs: fprog1, fprog2",
+        &ScenarioProgram::ALL.map(ScenarioProgram::name),
     )?;
     let modes = names(
         &args.modes,
         Mode::ALL.to_vec(),
         "mode",
         Mode::from_name,
-        "modes: hit, miss",
+        &Mode::ALL.map(Mode::name),
     )?;
     let skbs = match args.skbs {
         None => None,

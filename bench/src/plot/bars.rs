@@ -52,6 +52,109 @@ pub struct Panel {
     pub format: fn(f64) -> String,
     /// A dashed horizontal reference line (speedup 1×: as fast as old).
     pub reference: Option<f64>,
+    /// How values map to heights.
+    pub scale: Scale,
+}
+
+/// How a panel's y axis maps values to heights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// From zero, heights proportional to values.
+    Linear,
+    /// Heights proportional to the logarithm of values, from a power of
+    /// ten below the smallest: equal ratios are equal distances.
+    Log,
+}
+
+/// How the values are written over a panel's bars.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Labels {
+    /// Level, at this text size: the bars are wider than the text.
+    Level(f64),
+    /// Turned upright, at this text size: no wider than the room between
+    /// a bar's neighbours, so labels of bars side by side never overlap.
+    Upright(f64),
+    /// Not written: bars too narrow for legible text (the axis and the
+    /// whiskers still give the values).
+    Skipped,
+}
+
+/// The smallest value label written, in pixels.
+pub const MIN_VALUE_SIZE: f64 = 9.0;
+
+/// How to write value labels whose widest is `widest` pixels at full
+/// size, over bars `bar_px` wide with `column_px` between the middles of
+/// a bar's neighbours' nearest edges (the bar and the narrower gap
+/// beside it): level where the text fits on the bar, else upright and as
+/// large as the column allows (a digit's ink is narrower than the text
+/// size), else none.
+pub fn label_mode(widest: f64, bar_px: f64, column_px: f64) -> Labels {
+    if widest + 2.0 <= bar_px {
+        return Labels::Level(VALUE_SIZE);
+    }
+    let size = VALUE_SIZE.min(column_px + 2.0).floor();
+    if size >= MIN_VALUE_SIZE {
+        Labels::Upright(size)
+    } else {
+        Labels::Skipped
+    }
+}
+
+/// The y axis of a drawn panel: where values go, in the units plotters
+/// is given (values, or their base-10 logarithms).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Axis {
+    scale: Scale,
+    /// The value at the bottom of the axis: 0, or a power of ten.
+    floor: f64,
+}
+
+impl Axis {
+    /// The axis for bars whose smallest drawn value (bar or whisker end)
+    /// is `smallest`: a log axis starts at the power of ten at or below
+    /// half of it, so the shortest bar still shows.
+    fn new(scale: Scale, smallest: Option<f64>) -> Self {
+        let floor = match scale {
+            Scale::Linear => 0.0,
+            Scale::Log => {
+                let smallest = smallest.filter(|v| v.is_finite() && *v > 0.0);
+                smallest.map_or(1.0, |v| 10f64.powf((v / 2.0).log10().floor()))
+            }
+        };
+        Axis { scale, floor }
+    }
+
+    /// Where `v` goes on the axis; values below the floor sit on it.
+    fn at(&self, v: f64) -> f64 {
+        match self.scale {
+            Scale::Linear => v,
+            Scale::Log => v.max(self.floor).log10(),
+        }
+    }
+
+    /// The tick values of a log axis up to `max`: 1, 2 and 5 times each
+    /// power of ten while the axis spans at most three decades, powers of
+    /// ten alone beyond.
+    fn log_ticks(&self, max: f64) -> Vec<f64> {
+        let decades = (max / self.floor).log10();
+        let steps: &[f64] = if decades <= 3.0 {
+            &[1.0, 2.0, 5.0]
+        } else {
+            &[1.0]
+        };
+        let mut ticks = Vec::new();
+        let mut power = self.floor;
+        while power <= max && ticks.len() < 64 {
+            for step in steps {
+                let v = power * step;
+                if v <= max * (1.0 + 1e-9) {
+                    ticks.push(v);
+                }
+            }
+            power *= 10.0;
+        }
+        ticks
+    }
 }
 
 /// The share of a group's width the bars take; the rest separates groups.
@@ -65,7 +168,8 @@ const CAPTION_SIZE: f64 = 17.0;
 const AXIS_SIZE: f64 = 15.0;
 const TICK_SIZE: f64 = 14.0;
 const GROUP_SIZE: f64 = 14.0;
-const VALUE_SIZE: f64 = 12.0;
+/// The size of value labels where bars leave room.
+pub const VALUE_SIZE: f64 = 12.0;
 /// Line height of group labels.
 const GROUP_LINE: u32 = 17;
 const Y_LABEL_AREA: u32 = 76;
@@ -111,6 +215,33 @@ impl Panel {
         values.chain(self.reference).fold(0.0, f64::max)
     }
 
+    /// The smallest value of the panel that a bar or whisker reaches.
+    fn bottom(&self) -> Option<f64> {
+        let bars = self.series.iter().flat_map(|s| &s.bars);
+        let values = bars.flat_map(|b| b.value.into_iter().chain(b.whisker().map(|w| w.0)));
+        values
+            .chain(self.reference)
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .reduce(f64::min)
+    }
+
+    /// How value labels are written when the panel's groups are
+    /// `group_px` wide.
+    fn labels(&self, group_px: f64) -> anyhow::Result<Labels> {
+        let mut widest = 0;
+        for bar in self.series.iter().flat_map(|s| &s.bars) {
+            if let Some(v) = bar.value {
+                widest = widest.max(text_width(&(self.format)(v), VALUE_SIZE)?);
+            }
+        }
+        let (_, bar_w, gap) = self.layout();
+        Ok(label_mode(
+            f64::from(widest),
+            bar_w * group_px,
+            (bar_w + gap) * group_px,
+        ))
+    }
+
     /// Whether any bar of the panel gets a whisker.
     pub fn has_whiskers(&self) -> bool {
         self.series
@@ -119,9 +250,9 @@ impl Panel {
             .any(|b| b.whisker().is_some())
     }
 
-    /// Each series' offset inside a group and the bar width, as shares of
-    /// the group's width.
-    fn layout(&self) -> (Vec<f64>, f64) {
+    /// Each series' offset inside a group, the bar width, and the
+    /// narrowest gap between two bars, as shares of the group's width.
+    fn layout(&self) -> (Vec<f64>, f64, f64) {
         let mut units = Vec::with_capacity(self.series.len());
         let mut at = 0.0;
         for (i, series) in self.series.iter().enumerate() {
@@ -134,7 +265,14 @@ impl Panel {
         let at = f64::max(at, 1.0);
         let unit = f64::min(GROUP_FILL / at, MAX_BAR);
         let start = (1.0 - unit * at) / 2.0;
-        (units.iter().map(|u| start + u * unit).collect(), unit)
+        let joined = self.series.iter().skip(1).any(|s| s.joined);
+        let gap = if joined || self.series.len() < 2 {
+            // A lone bar has its group's margin beside it.
+            if self.series.len() < 2 { start } else { 0.0 }
+        } else {
+            BAR_GAP * unit
+        };
+        (units.iter().map(|u| start + u * unit).collect(), unit, gap)
     }
 }
 
@@ -152,24 +290,30 @@ pub fn draw_panel<DB: DrawingBackend>(
     let plot_w = f64::from(width.saturating_sub(Y_LABEL_AREA + MARGIN_LEFT + MARGIN_RIGHT));
     let plot_h = f64::from(height.saturating_sub(x_label_area + margin_top)).max(1.0);
     let group_px = plot_w / groups as f64;
-    let (offsets, bar_w) = panel.layout();
+    let (offsets, bar_w, _) = panel.layout();
 
     // Value labels go above their bars, turned upright where bars are
     // narrower than the text; the y range leaves them room.
-    let mut widest = 0;
-    for bar in panel.series.iter().flat_map(|s| &s.bars) {
-        if let Some(v) = bar.value {
-            widest = widest.max(text_width(&(panel.format)(v), VALUE_SIZE)?);
+    let labels = panel.labels(group_px)?;
+    let label_px = match labels {
+        Labels::Level(size) => size + 8.0,
+        Labels::Upright(size) => {
+            let mut widest = 0;
+            for bar in panel.series.iter().flat_map(|s| &s.bars) {
+                if let Some(v) = bar.value {
+                    widest = widest.max(text_width(&(panel.format)(v), size)?);
+                }
+            }
+            f64::from(widest) + 8.0
         }
-    }
-    let upright = f64::from(widest) + 2.0 > bar_w * group_px;
-    let label_px = if upright {
-        f64::from(widest) + 8.0
-    } else {
-        VALUE_SIZE + 8.0
+        Labels::Skipped => 8.0,
     };
-    let top = panel.top().max(f64::MIN_POSITIVE);
-    let y_max = top * plot_h / (plot_h - label_px).max(plot_h * 0.5);
+    let axis = Axis::new(panel.scale, panel.bottom());
+    let y_min = axis.at(axis.floor);
+    let top = axis
+        .at(panel.top().max(f64::MIN_POSITIVE))
+        .max(y_min + 1e-9);
+    let y_max = y_min + (top - y_min) * plot_h / (plot_h - label_px).max(plot_h * 0.5);
 
     if let Some(caption) = &panel.caption {
         area.draw_text(
@@ -189,14 +333,21 @@ pub fn draw_panel<DB: DrawingBackend>(
         .margin_left(MARGIN_LEFT)
         .x_label_area_size(x_label_area)
         .y_label_area_size(Y_LABEL_AREA)
-        .build_cartesian_2d(0f64..groups as f64, 0f64..y_max)
+        .build_cartesian_2d(0f64..groups as f64, y_min..y_max)
         .map_err(drawing)?;
     let mut mesh = chart.configure_mesh();
-    mesh.x_labels(0)
-        .disable_x_mesh()
-        .y_label_formatter(&|v| style::number(*v))
-        .y_labels(8)
-        .y_desc(panel.y_desc.as_str())
+    mesh.x_labels(0).disable_x_mesh();
+    match axis.scale {
+        Scale::Linear => {
+            mesh.y_label_formatter(&|v| style::number(*v)).y_labels(8);
+        }
+        // plotters would tick the logarithms evenly (3.16, 10, 31.6):
+        // the ticks at 1, 2, 5 × 10ⁿ are drawn below instead.
+        Scale::Log => {
+            mesh.y_labels(0).disable_y_mesh();
+        }
+    }
+    mesh.y_desc(panel.y_desc.as_str())
         .axis_desc_style(style::text(AXIS_SIZE, INK))
         .label_style(style::text(TICK_SIZE, INK))
         .bold_line_style(GRID)
@@ -210,16 +361,40 @@ pub fn draw_panel<DB: DrawingBackend>(
     // Absolute pixels over the whole panel (elements are clamped to the
     // area they are drawn on, and group labels lie below the plot).
     let screen = area.use_screen_coord();
+    if axis.scale == Scale::Log {
+        for v in axis.log_ticks(10f64.powf(y_max)) {
+            let left = chart.backend_coord(&(0.0, axis.at(v)));
+            let right = chart.backend_coord(&(groups as f64, axis.at(v)));
+            if v > axis.floor {
+                screen
+                    .draw(&PathElement::new(vec![left, right], GRID.stroke_width(1)))
+                    .map_err(drawing)?;
+            }
+            screen
+                .draw(&PathElement::new(
+                    vec![(left.0 - 5, left.1), left],
+                    MUTED.stroke_width(1),
+                ))
+                .map_err(drawing)?;
+            screen
+                .draw(&Text::new(
+                    style::number(v),
+                    (left.0 - 8, left.1),
+                    style::text(TICK_SIZE, INK).pos(Pos::new(HPos::Right, VPos::Center)),
+                ))
+                .map_err(drawing)?;
+        }
+    }
     for g in 1..groups {
         let top = chart.backend_coord(&(g as f64, y_max));
-        let bottom = chart.backend_coord(&(g as f64, 0.0));
+        let bottom = chart.backend_coord(&(g as f64, y_min));
         screen
             .draw(&PathElement::new(vec![top, bottom], GRID.stroke_width(1)))
             .map_err(drawing)?;
     }
     if let Some(reference) = panel.reference {
-        let left = chart.backend_coord(&(0.0, reference));
-        let right = chart.backend_coord(&(groups as f64, reference));
+        let left = chart.backend_coord(&(0.0, axis.at(reference)));
+        let right = chart.backend_coord(&(groups as f64, axis.at(reference)));
         dashed(&screen, left, right, MUTED)?;
     }
 
@@ -227,28 +402,37 @@ pub fn draw_panel<DB: DrawingBackend>(
         for (g, bar) in series.bars.iter().enumerate() {
             let x0 = g as f64 + offset;
             let x1 = x0 + bar_w;
-            let center = chart.backend_coord(&((x0 + x1) / 2.0, 0.0));
+            let center = chart.backend_coord(&((x0 + x1) / 2.0, y_min));
             let Some(v) = bar.value else {
                 if let Some(missing) = bar.missing {
-                    value_label(&screen, missing, (center.0, center.1 - 4), true, MUTED)?;
+                    let size = match labels {
+                        Labels::Level(size) | Labels::Upright(size) => size,
+                        Labels::Skipped => MIN_VALUE_SIZE,
+                    };
+                    let at = (center.0, center.1 - 4);
+                    value_label(&screen, missing, at, Labels::Upright(size), MUTED)?;
                 }
                 continue;
             };
-            let top_left = chart.backend_coord(&(x0, v));
-            let bottom_right = chart.backend_coord(&(x1, 0.0));
+            let top_left = chart.backend_coord(&(x0, axis.at(v)));
+            let bottom_right = chart.backend_coord(&(x1, y_min));
             draw_bar(&screen, top_left, bottom_right, series.color, bar.published)?;
             // The label sits above the bar or its whisker, whichever is
             // higher, so the whisker never runs through the number.
             let mut label_y = top_left.1;
             if let Some((low, high)) = bar.whisker() {
-                let low = chart.backend_coord(&(x0, low.max(0.0))).1;
-                let high = chart.backend_coord(&(x0, high)).1;
+                // On a log axis a whisker is as long as the ratio of its
+                // ends; an end below the floor sits on it.
+                let low = chart.backend_coord(&(x0, axis.at(low.max(0.0)))).1;
+                let high = chart.backend_coord(&(x0, axis.at(high))).1;
                 let cap = (bar_w * group_px * CAP_SHARE).clamp(CAP_PX.0, CAP_PX.1) as i32;
                 draw_whisker(&screen, center.0, (low, high), cap)?;
                 label_y = label_y.min(high);
             }
-            let text = (panel.format)(v);
-            value_label(&screen, &text, (center.0, label_y - 4), upright, INK)?;
+            if labels != Labels::Skipped {
+                let text = (panel.format)(v);
+                value_label(&screen, &text, (center.0, label_y - 4), labels, INK)?;
+            }
         }
     }
 
@@ -344,28 +528,36 @@ fn draw_whisker<DB: DrawingBackend>(
     Ok(())
 }
 
-/// A value written above a bar, level or upright (`screen` takes
-/// absolute pixel coordinates, as every element drawn here).
+/// A value written above a bar as `labels` says, nothing where skipped
+/// (`screen` takes absolute pixel coordinates, as every element drawn
+/// here).
 fn value_label<DB: DrawingBackend>(
     screen: &DrawingArea<DB, Shift>,
     text: &str,
     at: (i32, i32),
-    upright: bool,
+    labels: Labels,
     color: RGBColor,
 ) -> anyhow::Result<()> {
-    // On a white ground, so grid and reference lines never cross it.
-    let w = text_width(text, VALUE_SIZE)? as i32;
-    let h = VALUE_SIZE as i32;
+    let (size, upright) = match labels {
+        Labels::Level(size) => (size, false),
+        Labels::Upright(size) => (size, true),
+        Labels::Skipped => return Ok(()),
+    };
+    // On a white ground, so grid and reference lines never cross it; an
+    // upright one no wider than the text, so it never cuts into the bars
+    // beside.
+    let w = text_width(text, size)? as i32;
+    let h = size as i32;
     let (x, y) = at;
     let ground = if upright {
-        [(x - h / 2 - 2, y - w - 2), (x + h / 2 + 3, y + 1)]
+        [(x - h / 2, y - w - 2), (x + h / 2 + 1, y + 1)]
     } else {
         [(x - w / 2 - 2, y - h), (x + w / 2 + 2, y + 1)]
     };
     screen
         .draw(&Rectangle::new(ground, WHITE.filled()))
         .map_err(drawing)?;
-    let style = style::text(VALUE_SIZE, color);
+    let style = style::text(size, color);
     let style = if upright {
         style
             .transform(FontTransform::Rotate270)
@@ -423,17 +615,19 @@ mod tests {
             y_desc: String::new(),
             format: style::number,
             reference: Some(1.5),
+            scale: Scale::Linear,
         }
     }
 
     #[test]
     fn joined_bars_touch_and_the_block_is_centred() {
-        let (offsets, w) = panel(&[false, true, false]).layout();
+        let (offsets, w, gap) = panel(&[false, true, false]).layout();
+        assert_eq!(gap, 0.0, "joined bars leave no gap");
         assert!((offsets[1] - offsets[0] - w).abs() < 1e-9, "joined: no gap");
         assert!(offsets[2] - offsets[1] > w * 1.1, "a gap between pairs");
         let right = offsets[2] + w;
         assert!((offsets[0] - (1.0 - right)).abs() < 1e-9, "centred");
-        let (_, one) = panel(&[false]).layout();
+        let (_, one, _) = panel(&[false]).layout();
         assert_eq!(one, MAX_BAR, "a lone bar is not a wall");
         assert_eq!(panel(&[false]).top(), 1.5, "room for the reference line");
     }
@@ -589,6 +783,55 @@ mod tests {
         let lines = extra.iter().filter(|l| l.starts_with("<polyline")).count();
         assert_eq!((lines, extra.len()), (3, 5), "{extra:#?}");
         assert_eq!(whisker_lines(&with).len(), 3);
+    }
+
+    #[test]
+    fn value_labels_fit_their_bars_or_are_left_out() {
+        assert_eq!(label_mode(20.0, 30.0, 40.0), Labels::Level(VALUE_SIZE));
+        assert_eq!(label_mode(30.0, 12.0, 15.0), Labels::Upright(VALUE_SIZE));
+        // Narrow bars side by side: smaller text, never wider than the
+        // room between the neighbours.
+        assert_eq!(label_mode(30.0, 7.0, 8.0), Labels::Upright(10.0));
+        assert_eq!(label_mode(30.0, 4.0, 5.0), Labels::Skipped);
+    }
+
+    #[test]
+    fn a_log_axis_starts_below_the_shortest_bar_and_ticks_at_1_2_5() {
+        let axis = Axis::new(Scale::Log, Some(4.06));
+        assert_eq!(axis.floor, 1.0);
+        assert_eq!(Axis::new(Scale::Log, Some(25.0)).floor, 10.0);
+        assert_eq!(Axis::new(Scale::Log, Some(1.5)).floor, 0.1);
+        assert_eq!(Axis::new(Scale::Log, None).floor, 1.0);
+        assert_eq!(Axis::new(Scale::Linear, Some(4.0)).floor, 0.0);
+        assert!((axis.at(100.0) - 2.0).abs() < 1e-12);
+        assert_eq!(axis.at(0.5), 0.0, "below the floor sits on it");
+        assert_eq!(
+            axis.log_ticks(300.0),
+            [1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0]
+        );
+        assert_eq!(
+            axis.log_ticks(20_000.0),
+            [1.0, 10.0, 100.0, 1000.0, 10_000.0]
+        );
+        // A whisker on a log axis spans the ratio of its ends.
+        let axis = Axis::new(Scale::Log, Some(10.0));
+        let (a, b) = (
+            axis.at(400.0) - axis.at(200.0),
+            axis.at(20.0) - axis.at(10.0),
+        );
+        assert!((a - b).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_log_panel_draws_whiskers_and_ticks() {
+        let mut panel = whiskered_beside(Some((1.8, 2.2)), 300.0);
+        panel.scale = Scale::Log;
+        assert_eq!(panel.bottom(), Some(1.8), "the whisker's low end");
+        let svg = svg_of(&panel);
+        assert_eq!(whisker_lines(&svg).len(), 3);
+        for tick in ["0.1", "1", "10", "100"] {
+            assert!(svg.lines().any(|l| l == tick), "tick {tick}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! speedup over old with each machine and architecture its own group.
 //! Measured figures with a 95% interval carry it as a whisker.
 
-use super::bars::{Bar, Panel, Series};
+use super::bars::{Bar, Panel, Scale, Series};
 use super::data::{self, BASELINE_ENGINE, Estimate, Run, Scenario};
 use super::figure::{Figure, LegendEntry};
 use super::style;
@@ -62,6 +62,16 @@ struct ArchView<'a> {
 impl ArchView<'_> {
     fn runs(&self) -> impl Iterator<Item = &Run> {
         self.measured.into_iter().chain(self.published)
+    }
+
+    /// The ids of the view's runs.
+    fn run_ids(&self) -> Vec<String> {
+        self.runs().map(|r| r.id.clone()).collect()
+    }
+
+    /// The view's runs in a few words, for notes.
+    fn names(&self) -> String {
+        self.runs().map(Run::name).collect::<Vec<_>>().join(", ")
     }
 
     fn subtitle(&self) -> Vec<String> {
@@ -148,8 +158,9 @@ const SPEEDUP_WHISKERS: &str = "Whiskers: 95% interval. Bars with one show the m
      per-round ratios; bars without (published, older files), the ratio of medians.";
 
 /// The views of every architecture: one per measured run on it (the
-/// newest named after the architecture alone, older ones also after host
-/// and date), or one for the published figures alone.
+/// newest named after the architecture alone, older ones also after their
+/// run id), or one for the published figures alone. No two views share a
+/// slug, so no chart file overwrites another.
 fn arch_views(runs: &[Run]) -> Vec<ArchView<'_>> {
     let mut views = Vec::new();
     for arch in data::arches(runs) {
@@ -173,12 +184,13 @@ fn arch_views(runs: &[Run]) -> Vec<ArchView<'_>> {
             .max_by_key(|r| r.timestamp())
             .map(|r| r.id.clone());
         for run in &measured {
+            let slug = if Some(&run.id) == newest.as_ref() {
+                data::sanitize(&arch)
+            } else {
+                run.slug()
+            };
             views.push(ArchView {
-                slug: if Some(&run.id) == newest.as_ref() {
-                    data::sanitize(&arch)
-                } else {
-                    run.slug()
-                },
+                slug: unique(slug, views.iter().map(|v| v.slug.as_str())),
                 arch: arch.clone(),
                 measured: Some(run),
                 published,
@@ -186,6 +198,50 @@ fn arch_views(runs: &[Run]) -> Vec<ArchView<'_>> {
         }
     }
     views
+}
+
+/// `slug`, or `slug_2`, `slug_3`... if `taken` has it (ids that differ
+/// only in characters a file name cannot hold).
+fn unique<'a>(slug: String, taken: impl Iterator<Item = &'a str> + Clone) -> String {
+    let free = |s: &str| !taken.clone().any(|t| t == s);
+    if free(&slug) {
+        return slug;
+    }
+    (2..)
+        .map(|n| format!("{slug}_{n}"))
+        .find(|s| free(s))
+        .unwrap_or(slug)
+}
+
+/// The largest ratio between a panel's bars for which ns charts keep a
+/// linear axis.
+const LINEAR_SPAN: f64 = 50.0;
+
+/// The y axis of an ns chart. Reference engines such as rbpf's
+/// interpreter take hundreds of ns a call where JITs take a few, and on a
+/// linear axis they flatten every other bar. A log axis keeps all of them
+/// readable in one panel, and shows what the chart is for, how many times
+/// faster one engine is than another, as the distance between bar tops
+/// (the same on every scenario); a separate panel for slow engines would
+/// break that comparison and give each panel its own scale. So: log when
+/// the tallest bar is more than [`LINEAR_SPAN`] times the shortest,
+/// linear otherwise (a linear axis reads more easily where it can). The
+/// value on each bar stays exact either way, and whiskers are drawn on
+/// the chosen axis.
+fn ns_scale(series: &[Series]) -> Scale {
+    let values = series
+        .iter()
+        .flat_map(|s| &s.bars)
+        .filter_map(|b| b.value)
+        .filter(|v| v.is_finite() && *v > 0.0);
+    let (low, high) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    if high > low * LINEAR_SPAN {
+        Scale::Log
+    } else {
+        Scale::Linear
+    }
 }
 
 /// The x axis of scenario groups, with the miss-mode skb count when known.
@@ -201,16 +257,23 @@ fn scenario_groups(scenarios: &[Scenario]) -> Vec<Vec<String>> {
 fn ns_figure(view: &ArchView, palette: &Palette) -> Figure {
     let engines = data::engines(view.runs());
     let scenarios = data::scenarios(view.runs());
+    let series = view.series(palette, &engines, &scenarios, |r, e, s| {
+        r.ns_with_interval(e, s)
+    });
+    let scale = ns_scale(&series);
+    let y_desc = match scale {
+        Scale::Linear => "ns per call (median; lower is faster)",
+        Scale::Log => "ns per call (median, log scale; lower is faster)",
+    };
     let panels = vec![Panel {
         caption: None,
         groups: scenario_groups(&scenarios),
-        series: view.series(palette, &engines, &scenarios, |r, e, s| {
-            r.ns_with_interval(e, s)
-        }),
+        series,
         x_desc: scenario_axis(view.runs()),
-        y_desc: "ns per call (median; lower is faster)".into(),
+        y_desc: y_desc.into(),
         format: style::number,
         reference: None,
+        scale,
     }];
     Figure {
         stem: format!("ns_per_call_{}", view.slug),
@@ -220,6 +283,7 @@ fn ns_figure(view: &ArchView, palette: &Palette) -> Figure {
         panels,
         columns: 1,
         panel_height: 540,
+        runs: view.run_ids(),
     }
 }
 
@@ -252,6 +316,7 @@ fn speedup_figure(view: &ArchView, palette: &Palette) -> Option<Figure> {
         y_desc: speedup_axis(),
         format: style::times,
         reference: Some(1.0),
+        scale: Scale::Linear,
     }];
     Some(Figure {
         stem: format!("speedup_{}", view.slug),
@@ -265,6 +330,7 @@ fn speedup_figure(view: &ArchView, palette: &Palette) -> Option<Figure> {
         panels,
         columns: 1,
         panel_height: 540,
+        runs: view.run_ids(),
     })
 }
 
@@ -327,9 +393,11 @@ fn branch_figure(view: &ArchView, run: &Run, palette: &Palette) -> Figure {
             y_desc: format!("branch misses per call ({label})"),
             format: style::number,
             reference: None,
+            scale: Scale::Linear,
         }],
         columns: 1,
         panel_height: 540,
+        runs: vec![run.id.clone()],
     }
 }
 
@@ -349,17 +417,45 @@ fn runs_in_line(runs: &[Run]) -> Vec<&Run> {
     lined
 }
 
+/// The key naming each run under its bars, unique in the chart and
+/// explained by the subtitle: `#1`, `#2`... in line order. Labels of host
+/// and date alone did not tell two runs of one machine and day apart, and
+/// were cut short when groups are narrow.
+fn run_keys(runs: &[&Run]) -> Vec<String> {
+    (1..=runs.len()).map(|n| format!("#{n}")).collect()
+}
+
+/// The most bars a runs panel may hold for the panels to go two abreast;
+/// with more they are stacked, one a row, so bars stay wide enough for
+/// their values.
+const TWO_COLUMN_BARS: usize = 24;
+
+/// Panels per row of the runs chart: its four scenario panels two abreast
+/// while each holds at most [`TWO_COLUMN_BARS`] bars, else one a row.
+fn runs_columns(panels: usize, runs: usize, engines: usize) -> usize {
+    if panels > 1 && runs * engines <= TWO_COLUMN_BARS {
+        2
+    } else {
+        1
+    }
+}
+
 fn runs_figure(runs: &[&Run], palette: &Palette) -> Figure {
     let engines: Vec<String> = data::engines(runs.iter().copied())
         .into_iter()
         .filter(|e| e != BASELINE_ENGINE)
         .collect();
     let scenarios = data::scenarios(runs.iter().copied());
+    let keys = run_keys(runs);
     let panels = scenarios
         .iter()
         .map(|s| Panel {
             caption: Some(s.label()),
-            groups: runs.iter().map(|r| r.label_lines()).collect(),
+            groups: runs
+                .iter()
+                .zip(&keys)
+                .map(|(r, key)| r.label_lines(key))
+                .collect(),
             series: engines
                 .iter()
                 .map(|e| Series {
@@ -375,8 +471,10 @@ fn runs_figure(runs: &[&Run], palette: &Palette) -> Figure {
             y_desc: speedup_axis(),
             format: style::times,
             reference: Some(1.0),
+            scale: Scale::Linear,
         })
         .collect::<Vec<_>>();
+    let columns = runs_columns(panels.len(), runs.len(), engines.len());
     let mut legend = palette.entries(&engines, false);
     if runs.iter().any(|r| r.published) {
         legend.push(published_entry());
@@ -384,11 +482,13 @@ fn runs_figure(runs: &[&Run], palette: &Palette) -> Figure {
     Figure {
         stem: "runs_speedup".into(),
         title: format!("Speedup over {BASELINE_ENGINE} across runs: each machine and architecture"),
-        subtitle: whisker_note(data::describe_all(runs), &panels, SPEEDUP_WHISKERS),
+        subtitle: whisker_note(data::describe_keyed(runs, &keys), &panels, SPEEDUP_WHISKERS),
         legend,
-        columns: if panels.len() > 1 { 2 } else { 1 },
+        columns,
         panels,
-        panel_height: 430,
+        // Stacked panels a little lower, so four fit a page.
+        panel_height: if columns == 1 { 380 } else { 430 },
+        runs: runs.iter().map(|r| r.id.clone()).collect(),
     }
 }
 
@@ -409,7 +509,7 @@ pub fn build(runs: &[Run]) -> Charts {
             Some(figure) => charts.figures.push(figure),
             None => charts.notes.push(format!(
                 "no speedup chart for {}: no scenario has both `{BASELINE_ENGINE}` and another engine",
-                view.slug
+                view.names()
             )),
         }
     }
@@ -431,9 +531,9 @@ pub fn build(runs: &[Run]) -> Charts {
             Some(run) if run.has_branch_misses() => {
                 charts.figures.push(branch_figure(view, run, &palette));
             }
-            _ if counted > 0 => charts.notes.push(format!(
+            Some(run) if counted > 0 => charts.notes.push(format!(
                 "no branch-miss chart for {}: its rows have no branch-miss figures",
-                view.slug
+                run.name()
             )),
             _ => {}
         }
@@ -536,8 +636,8 @@ mod tests {
         assert_eq!(
             stems(&charts),
             [
-                "ns_per_call_x86_64_a_2026-11-20",
-                "speedup_x86_64_a_2026-11-20",
+                "ns_per_call_x86_64_20-a",
+                "speedup_x86_64_20-a",
                 "ns_per_call_x86_64",
                 "speedup_x86_64",
                 "ns_per_call_i386",
@@ -550,7 +650,10 @@ mod tests {
         );
         assert_eq!(
             charts.notes,
-            ["no branch-miss chart for x86_64_a_2026-11-20: its rows have no branch-miss figures"]
+            [
+                "no branch-miss chart for run 20-a (x86_64 on a, 2026-11-20 10:00 UTC): \
+                 its rows have no branch-miss figures"
+            ]
         );
         let branch = &charts.figures[8];
         assert_eq!(
@@ -564,10 +667,8 @@ mod tests {
             .map(|g| g[0].as_str())
             .collect();
         assert_eq!(groups, ["x86_64", "x86_64", "x86_64", "i386", "arm32"]);
-        assert_eq!(
-            runs_chart.panels[0].groups[0][1], "published",
-            "published first"
-        );
+        assert_eq!(runs_chart.panels[0].groups[0][2], "2014", "published first");
+        assert_eq!(runs_chart.runs[0], "published-2014-x86_64");
         assert_eq!(runs_chart.panels.len(), 4, "one panel per scenario");
     }
 
@@ -655,7 +756,7 @@ mod tests {
         let runs = &figure(&charts, "runs_speedup").panels[0];
         let ext = &runs.series[0];
         let by_host = |host: &str| {
-            let g = runs.groups.iter().position(|g| g[1] == host).unwrap();
+            let g = runs.groups.iter().position(|g| g[2] == host).unwrap();
             (ext.bars[g].value, ext.bars[g].interval)
         };
         assert_eq!(by_host("a"), (Some(3.3), Some((3.0, 3.6))));
@@ -715,6 +816,118 @@ mod tests {
         );
     }
 
+    /// `rows` with an `rbpf` engine 20 times slower than `old`.
+    fn with_rbpf(rows: Vec<Row>) -> Vec<Row> {
+        let mut out = rows.clone();
+        out.extend(rows.into_iter().filter(|r| r.engine == "old").map(|r| Row {
+            engine: "rbpf".into(),
+            ns_per_call: r.ns_per_call.map(|ns| ns * 20.0),
+            ..r
+        }));
+        out
+    }
+
+    #[test]
+    fn a_slow_reference_engine_puts_ns_on_a_log_axis() {
+        // 30 to 1800 ns: 60 times.
+        let slow = build(&data::load_rows(&with_rbpf(run("x86_64", "a", "20", false))).unwrap());
+        let ns = figure(&slow, "ns_per_call_x86_64");
+        assert_eq!(ns.panels[0].scale, Scale::Log);
+        assert!(ns.panels[0].y_desc.contains("log scale"));
+        // Speedups and the other charts stay linear.
+        assert_eq!(
+            figure(&slow, "speedup_x86_64").panels[0].scale,
+            Scale::Linear
+        );
+
+        // 30 to 90 ns: linear, as is the published table alone (6 to 202).
+        let fast = build(&data::load_rows(&run("x86_64", "a", "20", false)).unwrap());
+        let ns = figure(&fast, "ns_per_call_x86_64");
+        assert_eq!(ns.panels[0].scale, Scale::Linear);
+        assert!(!ns.panels[0].y_desc.contains("log"));
+        let published = build(&data::load_rows(&published_rows()).unwrap());
+        for f in &published.figures {
+            assert!(
+                f.panels.iter().all(|p| p.scale == Scale::Linear),
+                "{}",
+                f.stem
+            );
+        }
+    }
+
+    #[test]
+    fn runs_of_one_host_and_day_get_distinct_labels_and_files() {
+        // Two x86_64 runs of host a on the same day, a minute apart.
+        let mut rows = run("x86_64", "a", "20", false);
+        rows.extend(run("x86_64", "a", "20", false).into_iter().map(|r| Row {
+            run_id: "20-a-again".into(),
+            timestamp: "2026-11-20T10:01:00Z".into(),
+            ..r
+        }));
+        rows.extend(published_rows());
+        let charts = build(&data::load_rows(&rows).unwrap());
+        let runs_chart = figure(&charts, "runs_speedup");
+        for panel in &runs_chart.panels {
+            let mut labels = panel.groups.clone();
+            labels.sort();
+            labels.dedup();
+            assert_eq!(labels.len(), panel.groups.len(), "{:?}", panel.groups);
+            assert!(panel.groups.iter().all(|g| g[1].starts_with('#')));
+        }
+        // The subtitle says which run each key is, to the minute.
+        let subtitle = runs_chart.subtitle.join("\n");
+        assert!(subtitle.contains("#2: measured on a"), "{subtitle}");
+        assert!(
+            subtitle.contains("2026-11-20 10:00 UTC (run 20-a)"),
+            "{subtitle}"
+        );
+        assert!(subtitle.contains("#3: measured on a"), "{subtitle}");
+        assert!(
+            subtitle.contains("2026-11-20 10:01 UTC (run 20-a-again)"),
+            "{subtitle}"
+        );
+        // No two charts share a file.
+        let mut all = stems(&charts);
+        let count = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), count, "{:?}", stems(&charts));
+        assert_eq!(unique("x".into(), ["x", "x_2"].into_iter()), "x_3");
+    }
+
+    #[test]
+    fn crowded_runs_panels_are_stacked() {
+        assert_eq!(runs_columns(4, 5, 3), 2, "15 bars a panel: two abreast");
+        assert_eq!(runs_columns(4, 7, 7), 1, "49 bars a panel: one a row");
+        assert_eq!(runs_columns(1, 2, 2), 1, "a lone panel");
+        let keys = run_keys(&[]);
+        assert!(keys.is_empty());
+    }
+
+    #[test]
+    fn notes_name_runs_that_no_chart_of_their_kind_draws() {
+        // The newest x86_64 run has no counters, an older one has: the
+        // note names the newest run, and the chart written covers the
+        // older one only.
+        let mut rows = run("x86_64", "a", "20", true);
+        rows.extend(run("x86_64", "b", "25", false));
+        let charts = build(&data::load_rows(&rows).unwrap());
+        let branch: Vec<&Figure> = charts
+            .figures
+            .iter()
+            .filter(|f| f.stem.starts_with("branch_misses"))
+            .collect();
+        assert_eq!(branch.len(), 1);
+        assert_eq!(branch[0].stem, "branch_misses_x86_64_20-a");
+        assert_eq!(branch[0].runs, ["20-a"]);
+        assert!(branch[0].subtitle[0].contains("(run 20-a)"));
+        assert_eq!(charts.notes.len(), 1, "{:?}", charts.notes);
+        assert!(charts.notes[0].contains("run 25-b"), "{:?}", charts.notes);
+        assert!(!charts.notes[0].contains("20-a"), "{:?}", charts.notes);
+        // Every figure says which runs it draws.
+        assert!(charts.figures.iter().all(|f| !f.runs.is_empty()));
+    }
+
     #[test]
     fn without_old_there_is_no_speedup() {
         let rows: Vec<Row> = run("x86_64", "a", "20", false)
@@ -724,6 +937,10 @@ mod tests {
         let charts = build(&data::load_rows(&rows).unwrap());
         assert_eq!(stems(&charts), ["ns_per_call_x86_64"]);
         assert_eq!(charts.notes.len(), 3, "{:?}", charts.notes);
-        assert!(charts.notes[0].starts_with("no speedup chart for x86_64"));
+        assert!(
+            charts.notes[0].starts_with("no speedup chart for run 20-a (x86_64 on a,"),
+            "{:?}",
+            charts.notes
+        );
     }
 }

@@ -98,6 +98,26 @@ impl Run {
         t.get(..10).unwrap_or(t)
     }
 
+    /// When the run started, to the minute where the timestamp says
+    /// (`2026-11-25 11:15 UTC`): two runs of one day stay apart.
+    pub fn when(&self) -> String {
+        let t = self.timestamp();
+        let clock = t.get(11..16).filter(|hm| {
+            t.as_bytes().get(10) == Some(&b'T')
+                && hm.len() == 5
+                && hm.as_bytes()[2] == b':'
+                && hm
+                    .bytes()
+                    .enumerate()
+                    .all(|(i, b)| i == 2 || b.is_ascii_digit())
+        });
+        match clock {
+            Some(hm) if t.ends_with('Z') => format!("{} {hm} UTC", self.date()),
+            Some(hm) => format!("{} {hm}", self.date()),
+            None => self.date().to_string(),
+        }
+    }
+
     /// The row of one cell.
     pub fn row(&self, engine: &str, scenario: &Scenario) -> Option<&Row> {
         self.rows.iter().find(|r| {
@@ -161,12 +181,13 @@ impl Run {
             )
         } else {
             format!(
-                "measured on {}: {}, {}{emulated}, {}, {}",
+                "measured on {}: {}, {}{emulated}, {}, {} (run {})",
                 r.host,
                 r.cpu_model,
                 r.arch,
                 r.os,
-                self.date()
+                self.when(),
+                self.id
             )
         }
     }
@@ -178,30 +199,56 @@ impl Run {
         source.split(',').next().unwrap_or(source).trim()
     }
 
-    /// A short name for file names and axis labels: arch, host and date.
+    /// A name for chart files: the arch and the run id (which the run's
+    /// result files are named after), so runs of one host and day never
+    /// share a file.
     pub fn slug(&self) -> String {
         let r = self.first();
         let raw = if self.published {
             format!("{}_published", r.arch)
         } else {
-            format!("{}_{}_{}", r.arch, r.host, self.date())
+            format!("{}_{}", r.arch, self.id)
         };
         sanitize(&raw)
     }
 
-    /// The lines labelling the run under its group of bars.
-    pub fn label_lines(&self) -> Vec<String> {
+    /// The run in a few words for notes: `run ID (x86_64 on vm, 2026-11-25
+    /// 11:15 UTC)`.
+    pub fn name(&self) -> String {
+        if self.published {
+            format!(
+                "published run {} ({}, {})",
+                self.id,
+                self.arch(),
+                self.date()
+            )
+        } else {
+            format!(
+                "run {} ({} on {}, {})",
+                self.id,
+                self.arch(),
+                self.first().host,
+                self.when()
+            )
+        }
+    }
+
+    /// The lines labelling the run under its group of bars: its arch,
+    /// `key` (which the chart's subtitle explains), and its host or the
+    /// year it was published.
+    pub fn label_lines(&self, key: &str) -> Vec<String> {
         let r = self.first();
         let arch = if self.emulated {
             format!("{} (emulated)", r.arch)
         } else {
             r.arch.clone()
         };
-        if self.published {
-            vec![arch, "published".into(), "2014".into()]
+        let third = if self.published {
+            self.date().get(..4).unwrap_or("published").to_string()
         } else {
-            vec![arch, r.host.clone(), self.date().to_string()]
-        }
+            r.host.clone()
+        };
+        vec![arch, key.to_string(), third]
     }
 }
 
@@ -209,41 +256,66 @@ impl Run {
 /// one publication (same author, date and CPU) on one line with their
 /// architectures.
 pub fn describe_all(runs: &[&Run]) -> Vec<String> {
-    /// A line: a measured run's, or a publication's with its arches.
+    describe_keyed(runs, &[])
+}
+
+/// [`describe_all`], each line led by the keys of its runs (`#2: measured
+/// on ...`, `#1, #5: published 2014: ...`) where `keys` has one per run.
+pub fn describe_keyed(runs: &[&Run], keys: &[String]) -> Vec<String> {
+    /// A line: a measured run's, or a publication's with its arches,
+    /// each with the keys of its runs.
     enum Line<'a> {
-        Measured(String),
-        Published(&'a Run, Vec<&'a str>),
+        Measured(String, Vec<&'a str>),
+        Published(&'a Run, Vec<&'a str>, Vec<&'a str>),
     }
+    let key = |i: usize| keys.get(i).map(String::as_str);
     let same = |a: &Run, b: &Run| {
         a.publisher() == b.publisher()
             && a.date() == b.date()
             && a.first().cpu_model == b.first().cpu_model
     };
     let mut lines: Vec<Line> = Vec::new();
-    for run in runs {
+    for (i, run) in runs.iter().enumerate() {
         if !run.published {
-            lines.push(Line::Measured(run.describe()));
+            lines.push(Line::Measured(run.describe(), key(i).into_iter().collect()));
             continue;
         }
         let found = lines.iter_mut().find_map(|line| match line {
-            Line::Published(first, arches) if same(first, run) => Some(arches),
+            Line::Published(first, arches, keys) if same(first, run) => Some((arches, keys)),
             _ => None,
         });
         match found {
-            Some(arches) => arches.push(run.arch()),
-            None => lines.push(Line::Published(run, vec![run.arch()])),
+            Some((arches, keys)) => {
+                arches.push(run.arch());
+                keys.extend(key(i));
+            }
+            None => lines.push(Line::Published(
+                run,
+                vec![run.arch()],
+                key(i).into_iter().collect(),
+            )),
         }
     }
+    let led = |keys: Vec<&str>, text: String| {
+        if keys.is_empty() {
+            text
+        } else {
+            format!("{}: {text}", keys.join(", "))
+        }
+    };
     lines
         .into_iter()
         .map(|line| match line {
-            Line::Measured(text) => text,
-            Line::Published(first, arches) => format!(
-                "published 2014: {}, {}, {}; CPU {}",
-                first.publisher(),
-                first.date(),
-                arches.join(", "),
-                first.first().cpu_model
+            Line::Measured(text, keys) => led(keys, text),
+            Line::Published(first, arches, keys) => led(
+                keys,
+                format!(
+                    "published 2014: {}, {}, {}; CPU {}",
+                    first.publisher(),
+                    first.date(),
+                    arches.join(", "),
+                    first.first().cpu_model
+                ),
             ),
         })
         .collect()
@@ -744,12 +816,49 @@ mod tests {
         let runs = load_rows(&[r, p]).unwrap();
         assert!(runs[0].emulated && !runs[0].published);
         assert!(runs[1].published && !runs[1].emulated);
-        assert_eq!(runs[0].label_lines()[0], "arm32 (emulated)");
+        assert_eq!(runs[0].label_lines("#1")[0], "arm32 (emulated)");
         assert!(
             runs[1]
                 .describe()
                 .starts_with("published 2014: Someone, 2026-11-25")
         );
-        assert_eq!(runs[0].slug(), "arm32_h_2026-11-25");
+        assert_eq!(runs[0].slug(), "arm32_r", "arch and run id");
+        assert_eq!(runs[1].slug(), "arm32_published");
+    }
+
+    #[test]
+    fn runs_of_one_day_are_told_apart_by_the_minute() {
+        let mut a = row("a", "x86_64", "old", "fprog1", "hit", 1.0);
+        a.timestamp = "2026-11-25T11:15:04Z".into();
+        let mut b = row("b", "x86_64", "old", "fprog1", "hit", 1.0);
+        b.timestamp = "2026-11-25T11:31:58Z".into();
+        let mut odd = row("c", "x86_64", "old", "fprog1", "hit", 1.0);
+        odd.timestamp = "2026-11-25".into();
+        let runs = load_rows(&[a, b, odd]).unwrap();
+        assert_eq!(runs[0].when(), "2026-11-25 11:15 UTC");
+        assert_eq!(runs[1].when(), "2026-11-25 11:31 UTC");
+        assert_eq!(runs[2].when(), "2026-11-25", "no time: the date alone");
+        assert!(runs[0].describe().ends_with("2026-11-25 11:15 UTC (run a)"));
+        assert_eq!(runs[1].name(), "run b (x86_64 on h, 2026-11-25 11:31 UTC)");
+    }
+
+    #[test]
+    fn keyed_lines_lead_with_their_runs_keys() {
+        let mut p1 = row("p1", "x86_64", "old", "fprog1", "hit", 1.0);
+        p1.source = "published: Someone, LKML".into();
+        let mut p2 = row("p2", "i386", "old", "fprog1", "hit", 1.0);
+        p2.source = "published: Someone, LKML".into();
+        let m = row("m", "x86_64", "old", "fprog1", "hit", 1.0);
+        let runs = load_rows(&[p1, m, p2]).unwrap();
+        let refs: Vec<&Run> = runs.iter().collect();
+        let keys = ["#1".to_string(), "#2".into(), "#3".into()];
+        let lines = describe_keyed(&refs, &keys);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        assert!(
+            lines[0].starts_with("#1, #3: published 2014: Someone"),
+            "{lines:?}"
+        );
+        assert!(lines[1].starts_with("#2: measured on h"), "{lines:?}");
+        assert_eq!(describe_all(&refs)[1], runs[1].describe());
     }
 }

@@ -41,6 +41,8 @@ pub struct Figure {
     pub columns: usize,
     /// Height of one panel, in pixels.
     pub panel_height: u32,
+    /// The ids of the runs the chart draws, for what `bpflab plot` prints.
+    pub runs: Vec<String>,
 }
 
 /// Width of every figure, in pixels: what a README shows at full size.
@@ -239,11 +241,13 @@ mod tests {
                     y_desc: "y".into(),
                     format: style::number,
                     reference: None,
+                    scale: bars::Scale::Linear,
                 };
                 3
             ],
             columns: 2,
             panel_height: 300,
+            runs: vec!["run-1".into()],
         }
     }
 

@@ -39,11 +39,38 @@ pub struct PlotArgs {
 pub struct Plotted {
     /// The files written, SVG and PNG of each chart.
     pub files: Vec<PathBuf>,
-    /// Why a chart is missing (no counters, no `old` to compare with).
+    /// Each chart written: its files and the runs it draws.
+    pub charts: Vec<Written>,
+    /// Why a chart is missing (no counters, no `old` to compare with),
+    /// naming the runs it would have drawn.
     pub notes: Vec<String>,
 }
 
-/// Runs `bpflab plot`: prints each note and each file written.
+/// One chart written.
+#[derive(Debug, Clone)]
+pub struct Written {
+    /// Its SVG and PNG files.
+    pub files: [PathBuf; 2],
+    /// The ids of the runs it draws.
+    pub runs: Vec<String>,
+}
+
+impl Written {
+    /// The line `bpflab plot` prints for the chart: its files and runs.
+    pub fn line(&self) -> String {
+        let [svg, png] = &self.files;
+        let plural = if self.runs.len() == 1 { "" } else { "s" };
+        format!(
+            "wrote {} and {}: run{plural} {}",
+            svg.display(),
+            png.display(),
+            self.runs.join(", ")
+        )
+    }
+}
+
+/// Runs `bpflab plot`: prints each note, and each chart written with the
+/// runs it draws.
 pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     let csvs = if args.csvs.is_empty() {
         default_csvs(Path::new(DEFAULT_RESULTS))?
@@ -54,8 +81,8 @@ pub fn run(args: &PlotArgs) -> anyhow::Result<()> {
     for note in &plotted.notes {
         println!("{note}");
     }
-    for file in &plotted.files {
-        println!("wrote {}", file.display());
+    for chart in &plotted.charts {
+        println!("{}", chart.line());
     }
     Ok(())
 }
@@ -98,11 +125,18 @@ fn plot_runs(runs: &[data::Run], out: &Path) -> anyhow::Result<Plotted> {
     let charts = charts::build(runs);
     ensure_writable(out)?;
     let mut files = Vec::with_capacity(charts.figures.len() * 2);
+    let mut written = Vec::with_capacity(charts.figures.len());
     for figure in &charts.figures {
-        files.extend(figure::render(figure, out)?);
+        let pair = figure::render(figure, out)?;
+        files.extend(pair.iter().cloned());
+        written.push(Written {
+            files: pair,
+            runs: figure.runs.clone(),
+        });
     }
     Ok(Plotted {
         files,
+        charts: written,
         notes: charts.notes,
     })
 }
