@@ -9,7 +9,7 @@
 //!
 //! A line does not show every field: jt/jf of a non-jump, k of `tax`, `ret a`
 //! or an X operand, size bits of `ld #k`. Those read as 0, unless a note after
-//! `;` gives them: `(019) tax ; k=5` (libpcap itself emits `tax` with k set,
+//! `;` gives them: `(017) tax ; k=5` (libpcap itself emits `tax` with k set,
 //! as in the thread's fprog2). [`write`] adds such a note where one is needed,
 //! so that its output reads back as the same instructions, bit for bit; a
 //! note may only hold fields the line leaves out.
@@ -94,7 +94,7 @@ pub(super) fn write(insns: &[Insn]) -> Result<String, WriteError> {
                 index,
                 insn: insns[index],
                 message: format!(
-                    "it prints as `{}`, which reads back as `{}` (fields the line does not show must be 0)",
+                    "its line `{}` reads back as `{}`",
                     insns[index].disasm(index).replace('\t', " "),
                     back[index]
                 ),
@@ -143,6 +143,10 @@ fn split_number(line: &str) -> Option<(usize, &str)> {
     Some((number, rest))
 }
 
+/// One line's instruction and its jumps as (`jt`, `jf` or `ja`, absolute
+/// target), or why the line does not read.
+type Parsed = (Insn, Vec<(&'static str, u64)>);
+
 /// The fields where `insn` differs from `plain`, as `code=0x7 k=5`.
 fn note(insn: &Insn, plain: &Insn) -> String {
     let mut parts = Vec::new();
@@ -163,7 +167,7 @@ fn note(insn: &Insn, plain: &Insn) -> String {
 
 /// One line after its number: the instruction, then perhaps a `;` note of
 /// fields the instruction's text leaves out.
-fn parse_line(text: &str, pc: usize) -> Result<(Insn, Vec<(&'static str, u64)>), String> {
+fn parse_line(text: &str, pc: usize) -> Result<Parsed, String> {
     let Some((shown, note)) = text.split_once(';') else {
         return parse_insn(text, pc);
     };
@@ -213,7 +217,7 @@ fn parse_line(text: &str, pc: usize) -> Result<(Insn, Vec<(&'static str, u64)>),
 
 /// One instruction's text (after the number) at `pc`, and its jumps'
 /// absolute targets; the error is the message without the line.
-fn parse_insn(text: &str, pc: usize) -> Result<(Insn, Vec<(&'static str, u64)>), String> {
+fn parse_insn(text: &str, pc: usize) -> Result<Parsed, String> {
     let tokens: Vec<&str> = text.split_whitespace().collect();
     let Some((&mnemonic, rest)) = tokens.split_first() else {
         return Err("an instruction number without an instruction".into());
