@@ -19,8 +19,8 @@ enum Command {
     Run(lab::LabArgs),
     /// Run a filter on packets given in hex and print each verdict.
     Exec(exec::ExecArgs),
-    /// Print a program in `tcpdump -d` form (and its conversion with
-    /// `--engine ext`).
+    /// Print a program in `tcpdump -d` form or, with `--format`, any form
+    /// the readers take; with `--engine`, its conversion or native code.
     Dump(dump::DumpArgs),
     /// List every engine and whether this build and machine can run it.
     Engines,

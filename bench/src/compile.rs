@@ -28,6 +28,6 @@ pub fn run(args: &CompileArgs) -> anyhow::Result<()> {
     })?;
     std::io::stdout()
         .lock()
-        .write_all(&read::write(&insns, Format::Dd))
+        .write_all(&read::write(&insns, Format::Dd)?)
         .context("cannot write the program")
 }

@@ -2,12 +2,16 @@
 //! it, the classic and eBPF programs side by side with the map from each
 //! classic pc to its first eBPF pc; for the JITs, the native code
 //! disassembled with each classic or eBPF instruction's address marked.
+//! With `--format`, the classic program in any form the readers take, so
+//! that a program converts between forms and what `dump` prints reads back.
 
 use crate::input;
+use anyhow::{Context, bail};
 use bpflab_engines::Filter;
 use bpflab_engines::classic::{self, Format, Program};
 use bpflab_engines::ebpf::convert::Converted;
 use clap::Args;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 /// Options of `bpflab dump`.
@@ -16,11 +20,17 @@ pub struct DumpArgs {
     /// The program file.
     #[arg(long, value_name = "FILE")]
     prog: PathBuf,
-    /// The program file's format, when not detected (dd, ddd, comma, bin).
+    /// The program file's format, when not detected (d, dd, ddd, comma, bin).
+    #[arg(long, value_name = "FMT")]
+    in_format: Option<Format>,
+    /// Write the classic program in this form (d, dd, ddd, comma, bin)
+    /// instead of the engine's view; whatever the engine, it is the classic
+    /// program as attached (never the eBPF or native code). `bin` writes raw
+    /// `struct sock_filter` bytes and refuses a terminal.
     #[arg(long, value_name = "FMT")]
     format: Option<Format>,
-    /// Show what this engine runs (ext, ext-switch: the conversion; old-jit,
-    /// ext-jit: the native code).
+    /// Show what this engine runs (old: the program in `-d` form; ext,
+    /// ext-switch: the conversion; old-jit, ext-jit: the native code).
     #[arg(long, default_value = "old", value_name = "NAME")]
     engine: String,
 }
@@ -28,9 +38,12 @@ pub struct DumpArgs {
 /// Runs `bpflab dump`.
 pub fn run(args: &DumpArgs) -> anyhow::Result<()> {
     let engine = input::engine(&args.engine)?;
-    let program = input::load_program(&args.prog, args.format)?;
+    let program = input::load_program(&args.prog, args.in_format)?;
     let filter = Filter::attach(program, engine)?;
     let original = filter.original();
+    if let Some(format) = args.format {
+        return write_program(original, format);
+    }
     match (filter.native_code(), filter.converted()) {
         (Some((code, offsets)), converted) => {
             // Each marked instruction: the eBPF one for ext-jit, else classic.
@@ -51,9 +64,22 @@ pub fn run(args: &DumpArgs) -> anyhow::Result<()> {
             print!("{}", native::listing(code, offsets, &labels)?);
         }
         (None, Some(converted)) => print!("{}", side_by_side(original, converted)),
-        (None, None) => print!("{}", classic::listing(original.insns())),
+        (None, None) => return write_program(original, Format::D),
     }
     Ok(())
+}
+
+/// Writes `program` to stdout in `format`; binary never to a terminal.
+fn write_program(program: &Program, format: Format) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    if format == Format::Bin && stdout.is_terminal() {
+        bail!("--format bin writes raw bytes; redirect stdout to a file (`> prog.bin`) or pipe it");
+    }
+    let bytes = classic::read::write(program.insns(), format)?;
+    stdout
+        .write_all(&bytes)
+        .and_then(|()| stdout.flush())
+        .context("cannot write the program")
 }
 
 /// Native code listings (only x86_64 has JITs).
@@ -64,7 +90,14 @@ mod native {
     pub fn listing(code: &[u8], offsets: &[usize], labels: &[String]) -> anyhow::Result<String> {
         use iced_x86::{Decoder, DecoderOptions, Formatter, Instruction, IntelFormatter};
         let mut decoder = Decoder::with_ip(64, code, 0, DecoderOptions::NONE);
-        let mut formatter = IntelFormatter::new();
+        // Branch targets as the address column writes them (`014a`); other
+        // numbers as `0x14a`, not iced's default `14Ah`.
+        let mut formatter = IntelFormatter::with_options(Some(Box::new(TargetsAsAddresses)), None);
+        let options = formatter.options_mut();
+        options.set_hex_prefix("0x");
+        options.set_hex_suffix("");
+        options.set_uppercase_hex(false);
+        options.set_leading_zeros(false);
         let mut insn = Instruction::default();
         let mut text = String::new();
         let mut out = format!("{} bytes of x86_64 code\n", code.len());
@@ -85,6 +118,29 @@ mod native {
             out.push_str(&format!("  {at:04x}: {:<24} {text}\n", bytes.join(" ")));
         }
         Ok(out)
+    }
+
+    /// Names each near-branch target by the address column's text.
+    #[cfg(target_arch = "x86_64")]
+    struct TargetsAsAddresses;
+
+    #[cfg(target_arch = "x86_64")]
+    impl iced_x86::SymbolResolver for TargetsAsAddresses {
+        fn symbol(
+            &mut self,
+            instruction: &iced_x86::Instruction,
+            _operand: u32,
+            instruction_operand: Option<u32>,
+            address: u64,
+            _address_size: u32,
+        ) -> Option<iced_x86::SymbolResult<'_>> {
+            use iced_x86::OpKind;
+            matches!(
+                instruction_operand.map(|op| instruction.op_kind(op)),
+                Some(OpKind::NearBranch16 | OpKind::NearBranch32 | OpKind::NearBranch64)
+            )
+            .then(|| iced_x86::SymbolResult::with_string(address, format!("{address:04x}")))
+        }
     }
 
     /// No JIT runs here, so there is no native code to show.

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 /// Options of `bpflab exec`.
 #[derive(Debug, Args)]
 pub struct ExecArgs {
-    /// The program file (tcpdump -dd, -ddd, comma form, or .bin).
+    /// The program file (tcpdump -d, -dd, -ddd, comma form, or .bin).
     #[arg(long, value_name = "FILE", required_unless_present = "bytecode")]
     prog: Option<PathBuf>,
     /// The program inline, in the comma form `N,code jt jf k,...` (as
@@ -22,7 +22,7 @@ pub struct ExecArgs {
     /// The engine to run on (see `bpflab engines`).
     #[arg(long, default_value = "old", value_name = "NAME")]
     engine: String,
-    /// The program file's format, when not detected (dd, ddd, comma, bin).
+    /// The program file's format, when not detected (d, dd, ddd, comma, bin).
     #[arg(long, value_name = "FMT")]
     format: Option<Format>,
     /// skb metadata: protocol, pkttype, ifindex, hatype, mark, queue, rxhash,

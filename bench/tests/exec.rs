@@ -73,12 +73,12 @@ fn every_file_format_gives_the_same_verdicts() {
     let insns = read::read(&text, None, None).unwrap();
     for format in Format::ALL {
         let path = dir.path().join(format!("prog.{format}"));
-        std::fs::write(&path, read::write(&insns, format)).unwrap();
+        std::fs::write(&path, read::write(&insns, format).unwrap()).unwrap();
         let out = exec_lines(&path, &["--len", "60", "--hex", THREAD_PACKET_HEX]);
         assert_eq!(out, ["65535"], "{format}");
         // An explicit --format works too, whatever the name.
         let renamed = dir.path().join("prog.any");
-        std::fs::write(&renamed, read::write(&insns, format)).unwrap();
+        std::fs::write(&renamed, read::write(&insns, format).unwrap()).unwrap();
         let fmt = format.to_string();
         let out = exec_lines(
             &renamed,

@@ -26,11 +26,11 @@ fn main() -> std::io::Result<()> {
             format!("{}.dd", program.name()),
             program.dd_text().as_bytes(),
         )?;
-        for format in [Format::Ddd, Format::Comma, Format::Bin] {
+        for format in [Format::D, Format::Ddd, Format::Comma, Format::Bin] {
             save(
                 "read",
                 format!("{}.{format:?}", program.name()),
-                &write(&insns, format),
+                &write(&insns, format).map_err(std::io::Error::other)?,
             )?;
         }
         save(

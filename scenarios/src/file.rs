@@ -7,7 +7,7 @@
 //!
 //! [program]                           # exactly one of `file` and `expression`
 //! file = "ssh.dd"                     # relative to the scenario file
-//! format = "dd"                       # optional: dd, ddd, comma, bin (default: detected)
+//! format = "dd"                       # optional: d, dd, ddd, comma, bin (default: detected)
 //! # expression = "port 22"            # a tcpdump expression (needs libpcap)
 //!
 //! [[packet]]                          # one or more; exactly one of builder, hex, pcap
@@ -150,7 +150,7 @@ pub enum FileErrorKind {
     #[error("[program] `format` applies to a `file`, not to an `expression`")]
     FormatWithExpression,
     /// A `format` that is not one of the readers'.
-    #[error("[program] format `{0}`: expected dd, ddd, comma or bin")]
+    #[error("[program] format `{0}`: expected d, dd, ddd, comma or bin")]
     UnknownFormat(String),
     /// An empty `expression`.
     #[error("[program] `expression` is empty")]

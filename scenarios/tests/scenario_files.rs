@@ -273,7 +273,7 @@ fn bad_files_name_the_line_key_and_rule() {
         ),
         (
             format!("name = \"x\"\n[program]\nfile = \"p.dd\"\nformat = \"hex\"\n{packet}"),
-            "s.toml:4: [program] format `hex`: expected dd, ddd, comma or bin",
+            "s.toml:4: [program] format `hex`: expected d, dd, ddd, comma or bin",
         ),
         (
             format!("name = \"x\"\ncolour = \"red\"\n{program}{packet}"),
