@@ -41,8 +41,7 @@ use crate::skb::Skb;
 use thiserror::Error;
 
 /// Why the engine is missing from a build without the `libpcap` feature.
-pub const UNAVAILABLE: &str =
-    "built without the libpcap feature (needs Debian's libpcap-dev; build with --features bpflab/libpcap)";
+pub const UNAVAILABLE: &str = "built without the libpcap feature (needs Debian's libpcap-dev; build with --features bpflab/libpcap)";
 
 /// Why the engine is missing under Miri even with the `libpcap` feature:
 /// Miri interprets Rust only and cannot call into a C library.
