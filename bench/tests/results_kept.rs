@@ -4,24 +4,9 @@
 
 mod common;
 
-use common::command;
+use common::{ONE_CELL, command};
 use std::path::Path;
 use std::process::Stdio;
-
-/// The smallest lab run: one cell, one short process.
-const ONE_CELL: [&str; 11] = [
-    "run",
-    "--quick",
-    "--engines",
-    "old",
-    "--programs",
-    "fprog1",
-    "--modes",
-    "hit",
-    "--processes",
-    "1",
-    "-q",
-];
 
 fn names(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)

@@ -270,25 +270,16 @@ fn chosen_events_are_counted_or_said_to_be_unsupported() {
     let dir = tempfile::tempdir().unwrap();
     let plots = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let run = bpflab(&[
-        "run",
-        "--quick",
-        "--engines",
-        "old",
-        "--programs",
-        "fprog1",
-        "--modes",
-        "hit",
-        "--processes",
-        "1",
+    let mut args = common::ONE_CELL.to_vec();
+    args.extend([
         "--events",
         "cpu-clock,L1-icache-load-misses",
         "--out",
         out,
         "--plots",
         plots.path().to_str().unwrap(),
-        "-q",
     ]);
+    let run = bpflab(&args);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let (csvs, _) = run_files(dir.path());
     let rows = from_csv(&std::fs::read(&csvs[0]).unwrap(), "run.csv").unwrap();

@@ -6,6 +6,9 @@ use bpflab_engines::classic::read::{Format, read, write};
 use bpflab_engines::classic::{Insn, listing};
 use bpflab_engines::fuzz::Case;
 
+/// fprog1 as tcpdump -d lists it (tabs, libpcap's spacing).
+const FPROG1_D: &str = include_str!("../../scenarios/programs/fprog1.d");
+
 /// The scenario programs of the repository.
 const SCENARIO_PROGRAMS: [(&str, &str); 2] = [
     ("fprog1", include_str!("../../scenarios/programs/fprog1.dd")),
@@ -52,33 +55,7 @@ fn scenario_programs_round_trip() {
 
 #[test]
 fn the_thread_listing_as_tcpdump_prints_it() {
-    // fprog1 as tcpdump -d prints it (tabs, libpcap's spacing).
-    let text = "\
-(000) ldh      [12]
-(001) jeq      #0x86dd          jt 2\tjf 10
-(002) ldb      [20]
-(003) jeq      #0x84            jt 6\tjf 4
-(004) jeq      #0x6             jt 6\tjf 5
-(005) jeq      #0x11            jt 6\tjf 23
-(006) ldh      [54]
-(007) jeq      #0x16            jt 22\tjf 8
-(008) ldh      [56]
-(009) jeq      #0x16            jt 22\tjf 23
-(010) jeq      #0x800           jt 11\tjf 23
-(011) ldb      [23]
-(012) jeq      #0x84            jt 15\tjf 13
-(013) jeq      #0x6             jt 15\tjf 14
-(014) jeq      #0x11            jt 15\tjf 23
-(015) ldh      [20]
-(016) jset     #0x1fff          jt 23\tjf 17
-(017) ldxb     4*([14]&0xf)
-(018) ldh      [x + 14]
-(019) jeq      #0x16            jt 22\tjf 20
-(020) ldh      [x + 16]
-(021) jeq      #0x16            jt 22\tjf 23
-(022) ret      #65535
-(023) ret      #0
-";
+    let text = FPROG1_D;
     let want = read(SCENARIO_PROGRAMS[0].1.as_bytes(), None, None).expect("fprog1 reads");
     assert_eq!(
         read(text.as_bytes(), None, None).expect("the listing reads"),

@@ -5,6 +5,8 @@
 //! Each file's comment header records where it came from; the tcpdump
 //! expression is read from its `# expression:` line rather than repeated in
 //! code, so the file stays the one place that says what the program is.
+//! `fprog1.d` beside them is fprog1 as `tcpdump -d` lists it: the tests
+//! read it back and compare `bpflab dump` with it.
 
 use bpflab_engines::classic::read::{Format, read};
 use bpflab_engines::classic::{Program, check};

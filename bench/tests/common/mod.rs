@@ -15,6 +15,22 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The smallest lab run: one cell, one short process, only the report
+/// printed.
+pub const ONE_CELL: [&str; 11] = [
+    "run",
+    "--quick",
+    "--engines",
+    "old",
+    "--programs",
+    "fprog1",
+    "--modes",
+    "hit",
+    "--processes",
+    "1",
+    "-q",
+];
+
 /// Runs `bpflab` with `args`.
 pub fn bpflab(args: &[&str]) -> Run {
     let Output {
