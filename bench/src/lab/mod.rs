@@ -287,7 +287,8 @@ pub fn run(args: &LabArgs, layout: Option<&str>) -> anyhow::Result<()> {
     };
     print!("{}", report(args.markdown));
     let charts_dir = args.plots.as_ref().unwrap_or(&run_dir);
-    let plotted = crate::plot::plot_rows(&[rows.clone(), published.clone()].concat(), charts_dir)?;
+    let charted: Vec<Row> = rows.iter().chain(&published).cloned().collect();
+    let plotted = crate::plot::plot_rows(&charted, charts_dir)?;
     let page = html::page(&info, &report(true), &plotted.files, &[&csv, &json])?;
     let page_path = run_dir.join("report.html");
     results::write_new(&page_path, page.as_bytes())?;
